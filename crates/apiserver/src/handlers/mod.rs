@@ -1,0 +1,156 @@
+//! The generic request pipeline: every resource request goes through [`serve`], which resolves
+//! the resource type from the registry and runs the verb with that type's strategy.
+
+mod delete;
+mod lifecycle;
+mod read;
+pub mod request;
+mod watch;
+mod write;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::Method;
+
+use crate::discovery;
+use crate::error::ApiError;
+use crate::registry::{Registry, ResourceType};
+use crate::storage::Objects;
+use crate::watch_cache::WatchCache;
+use request::{parse_path, Query, ResourcePath, Target};
+
+/// Largest request body accepted (upstream's limit is 3 MiB for most writes).
+const MAX_BODY: usize = 3 * 1024 * 1024;
+
+/// What every request handler shares.
+pub struct ApiState {
+    /// The served resource types.
+    pub registry: Arc<Registry>,
+    /// Objects in the store.
+    pub objects: Objects,
+    /// The watch fan-out.
+    pub watch_cache: Arc<WatchCache>,
+    /// Cancelled when the server shuts down; long-running requests end with it.
+    pub shutdown: tokio_util::sync::CancellationToken,
+}
+
+/// A resolved resource request.
+pub(crate) struct Ctx<'a> {
+    pub state: &'a Arc<ApiState>,
+    pub rt: Arc<ResourceType>,
+    pub path: ResourcePath,
+    pub query: Query,
+    pub headers: http::HeaderMap,
+}
+
+impl Ctx<'_> {
+    /// The namespace of the request ("" for cluster-scoped types).
+    pub fn namespace(&self) -> &str {
+        if self.rt.namespaced {
+            self.path.namespace.as_deref().unwrap_or_default()
+        } else {
+            ""
+        }
+    }
+
+    /// The object name in the path ("" for collections).
+    pub fn name(&self) -> &str {
+        self.path.name.as_deref().unwrap_or_default()
+    }
+
+    /// The store key of the named object.
+    pub fn key(&self) -> String {
+        self.rt.key(self.namespace(), self.name())
+    }
+}
+
+/// Serves every request under `/api` and `/apis`.
+pub async fn serve(State(state): State<Arc<ApiState>>, request: Request) -> Response {
+    match route(&state, request).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn route(state: &Arc<ApiState>, request: Request) -> Result<Response, ApiError> {
+    let (parts, body) = request.into_parts();
+    let target = parse_path(parts.uri.path()).ok_or(ApiError::NoRoute)?;
+    let path = match target {
+        Target::GroupVersion { group, version } => {
+            return discovery::resource_list(&state.registry.index(), &group, &version)
+                .map(|v| axum::Json(v).into_response())
+                .ok_or(ApiError::NoRoute);
+        }
+        Target::Resource(path) => path,
+    };
+    let rt = state
+        .registry
+        .index()
+        .get(&path.group, &path.version, &path.plural)
+        .cloned()
+        .ok_or(ApiError::NoRoute)?;
+    if rt.namespaced && path.namespace.is_none() && path.name.is_some() {
+        return Err(ApiError::NoRoute);
+    }
+    let query = Query::parse(parts.uri.query());
+    let body = read_body(body).await?;
+    let ctx = Ctx {
+        state,
+        rt,
+        path,
+        query,
+        headers: parts.headers,
+    };
+    let sub = ctx.path.subresource.clone();
+    let has_name = ctx.path.name.is_some();
+    match (&parts.method, has_name, sub.as_deref()) {
+        (&Method::GET, false, None) if ctx.query.flag("watch") || ctx.path.legacy_watch => {
+            watch::watch(&ctx).await
+        }
+        (&Method::GET, true, None) if ctx.path.legacy_watch => watch::watch(&ctx).await,
+        (&Method::GET, false, None) => read::list(&ctx).await,
+        (&Method::GET, true, None | Some("status")) => read::get(&ctx).await,
+        (&Method::GET, true, Some("scale")) if ctx.rt.subresources.scale => {
+            read::get_scale(&ctx).await
+        }
+        (&Method::POST, false, None) => write::create(&ctx, &body).await,
+        (&Method::PUT, true, None) => write::update(&ctx, &body, lifecycle::Part::Main).await,
+        (&Method::PUT, true, Some("status")) if ctx.rt.subresources.status => {
+            write::update(&ctx, &body, lifecycle::Part::Status).await
+        }
+        (&Method::PUT, true, Some("scale")) if ctx.rt.subresources.scale => {
+            write::update_scale(&ctx, &body).await
+        }
+        (&Method::PATCH, true, None) => write::patch(&ctx, &body, lifecycle::Part::Main).await,
+        (&Method::PATCH, true, Some("status")) if ctx.rt.subresources.status => {
+            write::patch(&ctx, &body, lifecycle::Part::Status).await
+        }
+        (&Method::PATCH, true, Some("scale")) if ctx.rt.subresources.scale => {
+            write::patch_scale(&ctx, &body).await
+        }
+        (&Method::DELETE, true, None) => write::delete(&ctx, &body).await,
+        (&Method::DELETE, false, None) => write::delete_collection(&ctx, &body).await,
+        (_, _, Some(_)) if !known_subresource(&ctx.rt, sub.as_deref()) => Err(ApiError::NoRoute),
+        _ => Err(ApiError::MethodNotAllowed),
+    }
+}
+
+fn known_subresource(rt: &ResourceType, sub: Option<&str>) -> bool {
+    match sub {
+        Some("status") => rt.subresources.status,
+        Some("scale") => rt.subresources.scale,
+        _ => false,
+    }
+}
+
+async fn read_body(body: Body) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+        ApiError::BadRequest(format!(
+            "request body too large or unreadable (limit {MAX_BODY} bytes)"
+        ))
+    })
+}

@@ -1,0 +1,292 @@
+//! create, update, patch and the scale subresource's writes.
+
+use axum::response::Response;
+use bytes::Bytes;
+use http::{header, StatusCode};
+use serde_json::{json, Value};
+
+use super::lifecycle::{self, Part};
+use super::read::{object_response, scale_of};
+use super::request::{body_format, decode_body, representation, respond, yaml_to_json};
+use super::Ctx;
+use crate::error::{ApiError, Cause};
+use crate::meta;
+use crate::patch::{self, PatchType};
+use crate::storage::Stored;
+
+pub(crate) use super::delete::{delete, delete_collection};
+
+/// How many times a write retries after losing a compare-and-swap to a concurrent writer.
+const MAX_RETRIES: usize = 16;
+
+/// POST of a new object.
+pub(crate) async fn create(ctx: &Ctx<'_>, body: &Bytes) -> Result<Response, ApiError> {
+    let mut obj = decode_body(body_format(&ctx.headers)?, body)?;
+    create_object(ctx, &mut obj).await
+}
+
+async fn create_object(ctx: &Ctx<'_>, obj: &mut Value) -> Result<Response, ApiError> {
+    let warnings = lifecycle::check_shape(ctx, obj)?;
+    if ctx.rt.namespaced {
+        ensure_namespace_open(ctx).await?;
+    }
+    lifecycle::prepare_create(ctx, obj)?;
+    if ctx.query.dry_run()? {
+        return Ok(object_response(ctx, StatusCode::CREATED, obj, &warnings));
+    }
+    let key = ctx.rt.key(meta::namespace(obj), meta::name(obj));
+    match ctx.state.objects.create(&key, obj).await? {
+        Some(stored) => Ok(object_response(
+            ctx,
+            StatusCode::CREATED,
+            &stored.object,
+            &warnings,
+        )),
+        None => Err(ApiError::AlreadyExists {
+            resource: ctx.rt.group_resource(),
+            name: meta::name(obj).to_owned(),
+        }),
+    }
+}
+
+/// New objects need their namespace to exist and not be terminating.
+async fn ensure_namespace_open(ctx: &Ctx<'_>) -> Result<(), ApiError> {
+    let ns = ctx.namespace();
+    let key = format!("/registry/namespaces/{ns}");
+    match ctx.state.objects.get(&key).await? {
+        None => Err(ApiError::not_found("", "namespaces", ns)),
+        Some(stored) if meta::str_at(&stored.object, "/status/phase") == "Terminating" => Err(ApiError::Forbidden(
+            format!("{} \"{}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated", ctx.rt.group_resource(), ctx.name()),
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
+/// The resourceVersion an object carries, as a precondition.
+fn resource_version_of(obj: &Value) -> Result<Option<i64>, ApiError> {
+    match obj
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+    {
+        None | Some("") => Ok(None),
+        Some(rv) => rv
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| ApiError::BadRequest(format!("invalid resourceVersion {rv:?}"))),
+    }
+}
+
+async fn current(ctx: &Ctx<'_>) -> Result<Stored, ApiError> {
+    ctx.state
+        .objects
+        .get(&ctx.key())
+        .await?
+        .ok_or_else(|| ApiError::not_found(&ctx.rt.group, &ctx.rt.plural, ctx.name()))
+}
+
+/// Writes `new` over `old`. `Ok(None)` when another writer got there first. An object whose
+/// deletion was waiting for its last finalizer is deleted instead.
+pub(crate) async fn commit(
+    ctx: &Ctx<'_>,
+    new: &Value,
+    old: &Stored,
+) -> Result<Option<Value>, ApiError> {
+    let mut unchanged = new.clone();
+    meta::set_meta(
+        &mut unchanged,
+        "resourceVersion",
+        json!(old.mod_revision.to_string()),
+    );
+    if unchanged == old.object {
+        return Ok(Some(old.object.clone()));
+    }
+    if ctx.query.dry_run()? {
+        return Ok(Some(new.clone()));
+    }
+    let key = ctx.key();
+    if meta::is_deleting(new) && meta::finalizers(new).is_empty() && ctx.rt.kind != "Namespace" {
+        let deleted = ctx.state.objects.delete(&key, old.mod_revision).await?;
+        return Ok(deleted.map(|rev| {
+            let mut obj = new.clone();
+            meta::set_meta(&mut obj, "resourceVersion", json!(rev.to_string()));
+            obj
+        }));
+    }
+    Ok(ctx
+        .state
+        .objects
+        .update(&key, new, old.mod_revision)
+        .await?
+        .map(|s| s.object))
+}
+
+/// Runs `build` against the current object until its result is stored, retrying lost races
+/// unless the caller pinned a resourceVersion.
+async fn guaranteed_update<F>(
+    ctx: &Ctx<'_>,
+    pinned: Option<i64>,
+    mut build: F,
+) -> Result<Value, ApiError>
+where
+    F: FnMut(&Stored) -> Result<Value, ApiError>,
+{
+    for _ in 0..MAX_RETRIES {
+        let old = current(ctx).await?;
+        if pinned.is_some_and(|rv| rv != old.mod_revision) {
+            return Err(ApiError::stale(&ctx.rt.group, &ctx.rt.plural, ctx.name()));
+        }
+        let new = build(&old)?;
+        if let Some(stored) = commit(ctx, &new, &old).await? {
+            return Ok(stored);
+        }
+        if pinned.is_some() {
+            return Err(ApiError::stale(&ctx.rt.group, &ctx.rt.plural, ctx.name()));
+        }
+    }
+    Err(ApiError::Conflict {
+        resource: ctx.rt.group_resource(),
+        name: ctx.name().to_owned(),
+        detail: "too many concurrent writers; try again".to_owned(),
+    })
+}
+
+/// PUT of an object or its status.
+pub(crate) async fn update(ctx: &Ctx<'_>, body: &Bytes, part: Part) -> Result<Response, ApiError> {
+    let mut obj = decode_body(body_format(&ctx.headers)?, body)?;
+    let warnings = lifecycle::check_shape(ctx, &mut obj)?;
+    match meta::name(&obj) {
+        "" => meta::set_meta(&mut obj, "name", json!(ctx.name())),
+        name if name != ctx.name() => {
+            return Err(ApiError::BadRequest(format!(
+                "the name of the object ({name}) does not match the name on the URL ({})",
+                ctx.name()
+            )))
+        }
+        _ => {}
+    }
+    if ctx.rt.namespaced
+        && !matches!(meta::namespace(&obj), "")
+        && meta::namespace(&obj) != ctx.namespace()
+    {
+        return Err(ApiError::BadRequest(
+            "the namespace of the provided object does not match the namespace sent on the request"
+                .to_owned(),
+        ));
+    }
+    let pinned = resource_version_of(&obj)?;
+    let stored = guaranteed_update(ctx, pinned, |old| {
+        lifecycle::prepare_update(ctx, part, obj.clone(), &old.object)
+    })
+    .await?;
+    Ok(object_response(ctx, StatusCode::OK, &stored, &warnings))
+}
+
+fn parse_patch(ctx: &Ctx<'_>, body: &Bytes) -> Result<(PatchType, Value), ApiError> {
+    let content_type = ctx
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let kind = PatchType::from_content_type(content_type)?;
+    let value = match kind {
+        PatchType::Apply => yaml_to_json(body)?,
+        _ => serde_json::from_slice(body)
+            .map_err(|e| ApiError::BadRequest(format!("error decoding patch: {e}")))?,
+    };
+    Ok((kind, value))
+}
+
+fn apply_patch(kind: PatchType, target: &Value, patch: &Value) -> Result<Value, ApiError> {
+    let mut out = target.clone();
+    match kind {
+        PatchType::Json => patch::json_patch(&mut out, patch)?,
+        PatchType::Merge => patch::merge(&mut out, patch),
+        PatchType::Strategic | PatchType::Apply => out = patch::strategic::apply(target, patch)?,
+    }
+    Ok(out)
+}
+
+/// PATCH of an object or its status.
+pub(crate) async fn patch(ctx: &Ctx<'_>, body: &Bytes, part: Part) -> Result<Response, ApiError> {
+    let (kind, patch_value) = parse_patch(ctx, body)?;
+    if kind == PatchType::Apply
+        && part == Part::Main
+        && ctx.state.objects.get(&ctx.key()).await?.is_none()
+    {
+        let mut obj = patch_value;
+        if ctx.rt.namespaced && meta::namespace(&obj).is_empty() {
+            meta::set_meta(&mut obj, "namespace", json!(ctx.namespace()));
+        }
+        return create_object(ctx, &mut obj).await;
+    }
+    let pinned = if kind == PatchType::Json {
+        None
+    } else {
+        resource_version_of(&patch_value)?
+    };
+    let mut warnings = Vec::new();
+    let stored = guaranteed_update(ctx, pinned, |old| {
+        let mut patched = apply_patch(kind, &old.object, &patch_value)?;
+        warnings = lifecycle::check_shape(ctx, &mut patched)?;
+        lifecycle::prepare_update(ctx, part, patched, &old.object)
+    })
+    .await?;
+    Ok(object_response(ctx, StatusCode::OK, &stored, &warnings))
+}
+
+fn replicas_of_scale(ctx: &Ctx<'_>, scale: &Value) -> Result<i64, ApiError> {
+    let replicas = scale.pointer("/spec/replicas").cloned().unwrap_or(json!(0));
+    match replicas.as_i64() {
+        Some(n) if n >= 0 => Ok(n),
+        _ => Err(ApiError::Invalid {
+            kind: "Scale".to_owned(),
+            group: "autoscaling".to_owned(),
+            name: ctx.name().to_owned(),
+            causes: vec![Cause::invalid(
+                "spec.replicas",
+                &replicas,
+                "must be greater than or equal to 0",
+            )],
+        }),
+    }
+}
+
+async fn write_replicas(
+    ctx: &Ctx<'_>,
+    pinned: Option<i64>,
+    mut replicas: impl FnMut(&Value) -> Result<i64, ApiError>,
+) -> Result<Response, ApiError> {
+    let stored = guaranteed_update(ctx, pinned, |old| {
+        let n = replicas(&scale_of(&old.object))?;
+        let mut new = old.object.clone();
+        if let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) {
+            spec.insert("replicas".to_owned(), json!(n));
+        }
+        lifecycle::prepare_update(ctx, Part::Main, new, &old.object)
+    })
+    .await?;
+    Ok(respond(
+        StatusCode::OK,
+        &scale_of(&stored),
+        representation(&ctx.headers),
+        &[],
+    ))
+}
+
+/// PUT of `/scale`.
+pub(crate) async fn update_scale(ctx: &Ctx<'_>, body: &Bytes) -> Result<Response, ApiError> {
+    let scale = decode_body(body_format(&ctx.headers)?, body)?;
+    let pinned = resource_version_of(&scale)?;
+    let n = replicas_of_scale(ctx, &scale)?;
+    write_replicas(ctx, pinned, |_| Ok(n)).await
+}
+
+/// PATCH of `/scale`.
+pub(crate) async fn patch_scale(ctx: &Ctx<'_>, body: &Bytes) -> Result<Response, ApiError> {
+    let (kind, patch_value) = parse_patch(ctx, body)?;
+    write_replicas(ctx, None, |scale| {
+        let patched = apply_patch(kind, scale, &patch_value)?;
+        replicas_of_scale(ctx, &patched)
+    })
+    .await
+}

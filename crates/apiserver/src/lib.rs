@@ -1,0 +1,190 @@
+//! The Kubernetes API server.
+//!
+//! One generic pipeline ([`handlers`]) serves every resource type in the [`registry`]: it decodes
+//! the request, checks the object against its type, defaults and validates it through the type's
+//! [`strategy`], and reads or writes it through [`storage`] over the cluster store. Watches fan out
+//! from one [`watch_cache`]. Discovery and Table output are generated from the same registry.
+
+pub mod auth;
+pub mod bootstrap;
+pub mod compactor;
+pub mod discovery;
+pub mod error;
+pub mod handlers;
+pub mod meta;
+pub mod patch;
+pub mod protobuf;
+pub mod registry;
+pub mod selectors;
+pub mod server;
+pub mod storage;
+pub mod strategy;
+pub mod table;
+pub mod watch_cache;
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use http::{header, HeaderMap, StatusCode};
+use rudder_store::Store;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::ApiError;
+use crate::handlers::ApiState;
+use crate::registry::Registry;
+use crate::storage::Objects;
+use crate::watch_cache::WatchCache;
+
+/// The Kubernetes version the server reports; `/usr/bin/kubectl` picks its kubectl by it.
+pub const KUBERNETES_VERSION: &str = "v1.33.0";
+
+/// How many recent changes the watch cache keeps for watches that resume.
+const WATCH_WINDOW: usize = 100_000;
+
+/// A running API server's shared state, ready to be served.
+pub struct ApiServer {
+    state: Arc<ApiState>,
+    auth: Arc<auth::Authenticator>,
+}
+
+impl ApiServer {
+    /// Builds the server over `store` and starts its watch cache (stopped by `shutdown`).
+    ///
+    /// # Errors
+    /// When the store cannot report its revision.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        authenticator: auth::Authenticator,
+        shutdown: CancellationToken,
+    ) -> Result<(Self, tokio::task::JoinHandle<()>), ApiError> {
+        let (current, _) = store.revisions().await?;
+        let watch_cache = Arc::new(WatchCache::new(current, WATCH_WINDOW));
+        let cache_task = tokio::spawn(watch_cache.clone().run(store.clone(), shutdown.clone()));
+        let state = Arc::new(ApiState {
+            registry: Arc::new(Registry::with_builtins()),
+            objects: Objects::new(store),
+            watch_cache,
+            shutdown,
+        });
+        Ok((
+            Self {
+                state,
+                auth: Arc::new(authenticator),
+            },
+            cache_task,
+        ))
+    }
+
+    /// The shared request state.
+    pub fn state(&self) -> &Arc<ApiState> {
+        &self.state
+    }
+
+    /// The HTTP application: every route, behind authentication.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/version", get(version))
+            .route("/healthz", get(health))
+            .route("/livez", get(health))
+            .route("/readyz", get(health))
+            .route("/api", get(api_root))
+            .route("/apis", get(apis_root))
+            .route("/apis/{group}", get(api_group))
+            .route("/openapi/v2", get(|| async { ApiError::NoRoute }))
+            .fallback(handlers::serve)
+            .with_state(self.state.clone())
+            .layer(axum::middleware::from_fn_with_state(
+                self.auth.clone(),
+                auth::authenticate,
+            ))
+    }
+}
+
+async fn version() -> Json<serde_json::Value> {
+    Json(json!({
+        "major": "1",
+        "minor": "33",
+        "gitVersion": KUBERNETES_VERSION,
+        "gitCommit": "rudder",
+        "gitTreeState": "clean",
+        "buildDate": "2026-01-01T00:00:00Z",
+        "goVersion": "rust",
+        "compiler": "rustc",
+        "platform": format!("{}/{}", std::env::consts::OS, if cfg!(target_arch = "x86_64") { "amd64" } else { std::env::consts::ARCH }),
+    }))
+}
+
+async fn health(request: Request) -> Response {
+    let verbose = request.uri().query().is_some_and(|q| {
+        q.split('&')
+            .any(|p| p == "verbose" || p.starts_with("verbose="))
+    });
+    let path = request.uri().path().trim_start_matches('/').to_owned();
+    if verbose {
+        let body = format!("[+]ping ok\n[+]etcd ok\n[+]informer-sync ok\n{path} check passed\n");
+        return (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            body,
+        )
+            .into_response();
+    }
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "ok",
+    )
+        .into_response()
+}
+
+fn discovery_response(
+    headers: &HeaderMap,
+    aggregated: impl FnOnce() -> serde_json::Value,
+    legacy: impl FnOnce() -> serde_json::Value,
+) -> Response {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if discovery::wants_aggregated(accept) {
+        let body = aggregated().to_string();
+        return (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, discovery::AGGREGATED_CONTENT_TYPE)],
+            body,
+        )
+            .into_response();
+    }
+    Json(legacy()).into_response()
+}
+
+async fn api_root(State(state): State<Arc<ApiState>>, headers: HeaderMap) -> Response {
+    let index = state.registry.index();
+    discovery_response(
+        &headers,
+        || discovery::aggregated(&index, true),
+        discovery::core_versions,
+    )
+}
+
+async fn apis_root(State(state): State<Arc<ApiState>>, headers: HeaderMap) -> Response {
+    let index = state.registry.index();
+    discovery_response(
+        &headers,
+        || discovery::aggregated(&index, false),
+        || discovery::group_list(&index),
+    )
+}
+
+async fn api_group(
+    State(state): State<Arc<ApiState>>,
+    Path(group): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    discovery::group(&state.registry.index(), &group)
+        .map(Json)
+        .ok_or(ApiError::NoRoute)
+}

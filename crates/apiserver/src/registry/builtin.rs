@@ -1,0 +1,316 @@
+//! The built-in resource types, described once from their k8s-openapi structs.
+
+use std::sync::Arc;
+
+use k8s_openapi::api::{
+    apps::v1 as apps, autoscaling::v2 as autoscaling, batch::v1 as batch,
+    coordination::v1 as coordination, core::v1 as core, discovery::v1 as discovery,
+    networking::v1 as networking, policy::v1 as policy, rbac::v1 as rbac,
+    scheduling::v1 as scheduling, storage::v1 as storage,
+};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::{ResourceType, Subresources};
+use crate::strategy::{typed, Hooks, NameRule};
+use crate::table;
+
+/// Maps a k8s-openapi scope type to "is namespaced".
+trait ScopeFlag {
+    const NAMESPACED: bool;
+}
+
+impl ScopeFlag for k8s_openapi::NamespaceResourceScope {
+    const NAMESPACED: bool = true;
+}
+
+impl ScopeFlag for k8s_openapi::ClusterResourceScope {
+    const NAMESPACED: bool = false;
+}
+
+const NONE: Subresources = Subresources {
+    status: false,
+    scale: false,
+};
+const STATUS: Subresources = Subresources {
+    status: true,
+    scale: false,
+};
+const SCALE: Subresources = Subresources {
+    status: true,
+    scale: true,
+};
+
+/// Kinds whose `metadata.generation` counts spec changes, as upstream's strategies do.
+const GENERATION_KINDS: &[&str] = &[
+    "Deployment",
+    "ReplicaSet",
+    "DaemonSet",
+    "StatefulSet",
+    "ReplicationController",
+    "Job",
+    "CronJob",
+    "PodDisruptionBudget",
+    "CustomResourceDefinition",
+    "NetworkPolicy",
+    "HorizontalPodAutoscaler",
+    "Ingress",
+];
+
+fn builtin<K>(
+    short_names: &[&str],
+    categories: &[&str],
+    subresources: Subresources,
+    hooks: Hooks,
+) -> Arc<ResourceType>
+where
+    K: k8s_openapi::Resource + DeserializeOwned + Serialize + 'static,
+    K::Scope: ScopeFlag,
+{
+    let storage_prefix = if K::GROUP.is_empty() {
+        format!("/registry/{}", K::URL_PATH_SEGMENT)
+    } else {
+        format!("/registry/{}/{}", K::GROUP, K::URL_PATH_SEGMENT)
+    };
+    Arc::new(ResourceType {
+        group: K::GROUP.to_owned(),
+        version: K::VERSION.to_owned(),
+        plural: K::URL_PATH_SEGMENT.to_owned(),
+        singular: K::KIND.to_lowercase(),
+        kind: K::KIND.to_owned(),
+        namespaced: <K::Scope as ScopeFlag>::NAMESPACED,
+        short_names: short_names.iter().map(|s| (*s).to_owned()).collect(),
+        categories: categories.iter().map(|s| (*s).to_owned()).collect(),
+        subresources,
+        storage_prefix,
+        strategy: Arc::new(typed::<K>(Hooks {
+            generation: GENERATION_KINDS.contains(&K::KIND),
+            ..hooks
+        })),
+    })
+}
+
+fn columns(columns: &'static [table::Column]) -> Hooks {
+    Hooks {
+        columns,
+        ..Hooks::default()
+    }
+}
+
+/// Every built-in resource type, in discovery order.
+pub fn all() -> Vec<Arc<ResourceType>> {
+    use crate::strategy::defaults as d;
+    let all = &["all"];
+    vec![
+        // core/v1
+        builtin::<core::Namespace>(
+            &["ns"],
+            &[],
+            STATUS,
+            Hooks {
+                defaults: d::namespace,
+                name_rule: NameRule::Label,
+                columns: table::NAMESPACE,
+                ..Hooks::default()
+            },
+        ),
+        builtin::<core::Pod>(
+            &["po"],
+            all,
+            STATUS,
+            Hooks {
+                defaults: d::pod,
+                columns: table::POD,
+                ..Hooks::default()
+            },
+        ),
+        builtin::<core::Service>(
+            &["svc"],
+            all,
+            STATUS,
+            Hooks {
+                defaults: d::service,
+                name_rule: NameRule::Label1035,
+                columns: table::SERVICE,
+                ..Hooks::default()
+            },
+        ),
+        builtin::<core::Endpoints>(&["ep"], &[], NONE, columns(table::NAME_AGE)),
+        builtin::<core::ConfigMap>(&["cm"], &[], NONE, columns(table::CONFIG_MAP)),
+        builtin::<core::Secret>(
+            &[],
+            &[],
+            NONE,
+            Hooks {
+                defaults: d::secret,
+                columns: table::SECRET,
+                ..Hooks::default()
+            },
+        ),
+        builtin::<core::ServiceAccount>(&["sa"], &[], NONE, columns(table::SERVICE_ACCOUNT)),
+        builtin::<core::Node>(&["no"], &[], STATUS, columns(table::NAME_AGE)),
+        builtin::<core::Event>(&["ev"], &[], NONE, columns(table::NAME_AGE)),
+        builtin::<core::PersistentVolume>(
+            &["pv"],
+            &[],
+            STATUS,
+            Hooks {
+                defaults: d::persistent_volume,
+                columns: table::NAME_AGE,
+                ..Hooks::default()
+            },
+        ),
+        builtin::<core::PersistentVolumeClaim>(
+            &["pvc"],
+            &[],
+            STATUS,
+            Hooks {
+                defaults: d::persistent_volume_claim,
+                columns: table::NAME_AGE,
+                ..Hooks::default()
+            },
+        ),
+        builtin::<core::ReplicationController>(
+            &["rc"],
+            all,
+            SCALE,
+            Hooks {
+                defaults: d::replica_set,
+                columns: table::REPLICA_SET,
+                ..Hooks::default()
+            },
+        ),
+        builtin::<core::ResourceQuota>(&["quota"], &[], STATUS, columns(table::NAME_AGE)),
+        builtin::<core::LimitRange>(&["limits"], &[], NONE, columns(table::NAME_AGE)),
+        builtin::<core::PodTemplate>(&[], &[], NONE, columns(table::NAME_AGE)),
+        // apps/v1
+        builtin::<apps::Deployment>(
+            &["deploy"],
+            all,
+            SCALE,
+            Hooks {
+                defaults: d::deployment,
+                columns: table::DEPLOYMENT,
+                ..Hooks::default()
+            },
+        ),
+        builtin::<apps::ReplicaSet>(
+            &["rs"],
+            all,
+            SCALE,
+            Hooks {
+                defaults: d::replica_set,
+                columns: table::REPLICA_SET,
+                ..Hooks::default()
+            },
+        ),
+        builtin::<apps::DaemonSet>(
+            &["ds"],
+            all,
+            STATUS,
+            Hooks {
+                defaults: d::daemon_set,
+                columns: table::DAEMON_SET,
+                ..Hooks::default()
+            },
+        ),
+        builtin::<apps::StatefulSet>(
+            &["sts"],
+            all,
+            SCALE,
+            Hooks {
+                defaults: d::stateful_set,
+                columns: table::STATEFUL_SET,
+                ..Hooks::default()
+            },
+        ),
+        builtin::<apps::ControllerRevision>(&[], &[], NONE, columns(table::NAME_AGE)),
+        // batch/v1
+        builtin::<batch::Job>(
+            &[],
+            all,
+            STATUS,
+            Hooks {
+                defaults: d::job,
+                columns: table::NAME_AGE,
+                ..Hooks::default()
+            },
+        ),
+        builtin::<batch::CronJob>(
+            &["cj"],
+            all,
+            STATUS,
+            Hooks {
+                defaults: d::cron_job,
+                columns: table::NAME_AGE,
+                ..Hooks::default()
+            },
+        ),
+        // autoscaling/v2
+        builtin::<autoscaling::HorizontalPodAutoscaler>(
+            &["hpa"],
+            all,
+            STATUS,
+            columns(table::NAME_AGE),
+        ),
+        // networking.k8s.io/v1
+        builtin::<networking::Ingress>(&["ing"], &[], STATUS, columns(table::NAME_AGE)),
+        builtin::<networking::IngressClass>(&[], &[], NONE, columns(table::NAME_AGE)),
+        builtin::<networking::NetworkPolicy>(&["netpol"], &[], NONE, columns(table::NAME_AGE)),
+        // coordination.k8s.io/v1
+        builtin::<coordination::Lease>(&[], &[], NONE, columns(table::NAME_AGE)),
+        // discovery.k8s.io/v1
+        builtin::<discovery::EndpointSlice>(&[], &[], NONE, columns(table::NAME_AGE)),
+        // policy/v1
+        builtin::<policy::PodDisruptionBudget>(&["pdb"], &[], STATUS, columns(table::NAME_AGE)),
+        // scheduling.k8s.io/v1
+        builtin::<scheduling::PriorityClass>(&["pc"], &[], NONE, columns(table::NAME_AGE)),
+        // storage.k8s.io/v1
+        builtin::<storage::StorageClass>(&["sc"], &[], NONE, columns(table::NAME_AGE)),
+        // rbac.authorization.k8s.io/v1
+        builtin::<rbac::ClusterRole>(
+            &[],
+            &[],
+            NONE,
+            Hooks {
+                name_rule: NameRule::PathSegment,
+                ..columns(table::NAME_AGE)
+            },
+        ),
+        builtin::<rbac::ClusterRoleBinding>(
+            &[],
+            &[],
+            NONE,
+            Hooks {
+                name_rule: NameRule::PathSegment,
+                ..columns(table::NAME_AGE)
+            },
+        ),
+        builtin::<rbac::Role>(
+            &[],
+            &[],
+            NONE,
+            Hooks {
+                name_rule: NameRule::PathSegment,
+                ..columns(table::NAME_AGE)
+            },
+        ),
+        builtin::<rbac::RoleBinding>(
+            &[],
+            &[],
+            NONE,
+            Hooks {
+                name_rule: NameRule::PathSegment,
+                ..columns(table::NAME_AGE)
+            },
+        ),
+        // apiextensions.k8s.io/v1
+        builtin::<apiextensions::CustomResourceDefinition>(
+            &["crd", "crds"],
+            &["api-extensions"],
+            STATUS,
+            columns(table::NAME_AGE),
+        ),
+    ]
+}

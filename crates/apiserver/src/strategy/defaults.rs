@@ -1,0 +1,363 @@
+//! Upstream's defaulting for the built-in types, applied to JSON objects.
+
+use serde_json::{json, Map, Value};
+
+/// Sets `obj[key] = value` when the key is missing or null. Creates intermediate objects.
+fn or_insert(obj: &mut Value, path: &[&str], value: Value) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut cur = obj;
+    for p in parents {
+        if !cur.get(p).is_some_and(Value::is_object) {
+            if let Some(map) = cur.as_object_mut() {
+                map.insert((*p).to_owned(), Value::Object(Map::new()));
+            }
+        }
+        let Some(next) = cur.get_mut(p) else { return };
+        cur = next;
+    }
+    if let Some(map) = cur.as_object_mut() {
+        if map.get(*last).is_none_or(Value::is_null) {
+            map.insert((*last).to_owned(), value);
+        }
+    }
+}
+
+fn each_mut<'a>(obj: &'a mut Value, key: &str) -> impl Iterator<Item = &'a mut Value> {
+    obj.get_mut(key)
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+}
+
+/// The pull policy upstream picks from an image reference: Always for `:latest` or no tag.
+fn pull_policy(image: &str) -> &'static str {
+    let without_digest = image.split('@').next().unwrap_or(image);
+    let last_segment = without_digest.rsplit('/').next().unwrap_or(without_digest);
+    match last_segment.split_once(':') {
+        _ if image.contains('@') => "IfNotPresent",
+        Some((_, "latest")) | None => "Always",
+        Some(_) => "IfNotPresent",
+    }
+}
+
+fn container_defaults(c: &mut Value) {
+    let image = c
+        .get("image")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    or_insert(c, &["imagePullPolicy"], json!(pull_policy(&image)));
+    or_insert(
+        c,
+        &["terminationMessagePath"],
+        json!("/dev/termination-log"),
+    );
+    or_insert(c, &["terminationMessagePolicy"], json!("File"));
+    for port in each_mut(c, "ports") {
+        or_insert(port, &["protocol"], json!("TCP"));
+    }
+    for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
+        if let Some(p) = c.get_mut(probe).filter(|p| p.is_object()) {
+            or_insert(p, &["timeoutSeconds"], json!(1));
+            or_insert(p, &["periodSeconds"], json!(10));
+            or_insert(p, &["successThreshold"], json!(1));
+            or_insert(p, &["failureThreshold"], json!(3));
+            if let Some(h) = p.get_mut("httpGet").filter(|h| h.is_object()) {
+                or_insert(h, &["path"], json!("/"));
+                or_insert(h, &["scheme"], json!("HTTP"));
+            }
+        }
+    }
+    if let Some(res) = c.get_mut("resources") {
+        // Requests default to limits where only limits are given.
+        if let Some(limits) = res.get("limits").and_then(Value::as_object).cloned() {
+            for (k, v) in limits {
+                or_insert(res, &["requests", &k], v);
+            }
+        }
+    } else if let Some(map) = c.as_object_mut() {
+        map.insert("resources".to_owned(), json!({}));
+    }
+}
+
+/// Defaults of a PodSpec (restart policy, DNS policy, grace period, containers …).
+pub fn pod_spec(spec: &mut Value) {
+    or_insert(spec, &["restartPolicy"], json!("Always"));
+    or_insert(spec, &["terminationGracePeriodSeconds"], json!(30));
+    or_insert(spec, &["dnsPolicy"], json!("ClusterFirst"));
+    or_insert(spec, &["securityContext"], json!({}));
+    or_insert(spec, &["schedulerName"], json!("default-scheduler"));
+    for key in ["initContainers", "containers", "ephemeralContainers"] {
+        for c in each_mut(spec, key) {
+            container_defaults(c);
+        }
+    }
+    for vol in each_mut(spec, "volumes") {
+        for (kind, field) in [
+            ("configMap", "defaultMode"),
+            ("secret", "defaultMode"),
+            ("downwardAPI", "defaultMode"),
+            ("projected", "defaultMode"),
+        ] {
+            if let Some(v) = vol.get_mut(kind).filter(|v| v.is_object()) {
+                or_insert(v, &[field], json!(420));
+            }
+        }
+        if let Some(v) = vol.get_mut("hostPath").filter(|v| v.is_object()) {
+            or_insert(v, &["type"], json!(""));
+        }
+    }
+}
+
+/// Pod defaults.
+pub fn pod(obj: &mut Value) {
+    if let Some(spec) = obj.get_mut("spec") {
+        pod_spec(spec);
+        or_insert(spec, &["enableServiceLinks"], json!(true));
+        or_insert(spec, &["preemptionPolicy"], json!("PreemptLowerPriority"));
+        or_insert(spec, &["priority"], json!(0));
+        if spec.get("tolerations").is_none() {
+            // Admission adds these upstream (DefaultTolerationSeconds); pods carry them.
+            or_insert(
+                spec,
+                &["tolerations"],
+                json!([
+                    {"key":"node.kubernetes.io/not-ready","operator":"Exists","effect":"NoExecute","tolerationSeconds":300},
+                    {"key":"node.kubernetes.io/unreachable","operator":"Exists","effect":"NoExecute","tolerationSeconds":300}
+                ]),
+            );
+        }
+    }
+}
+
+fn template_spec(obj: &mut Value) {
+    if let Some(spec) = obj.pointer_mut("/spec/template/spec") {
+        pod_spec(spec);
+    }
+}
+
+/// Deployment defaults.
+pub fn deployment(obj: &mut Value) {
+    or_insert(obj, &["spec", "replicas"], json!(1));
+    or_insert(obj, &["spec", "revisionHistoryLimit"], json!(10));
+    or_insert(obj, &["spec", "progressDeadlineSeconds"], json!(600));
+    or_insert(obj, &["spec", "strategy", "type"], json!("RollingUpdate"));
+    if obj.pointer("/spec/strategy/type").and_then(Value::as_str) == Some("RollingUpdate") {
+        or_insert(
+            obj,
+            &["spec", "strategy", "rollingUpdate", "maxUnavailable"],
+            json!("25%"),
+        );
+        or_insert(
+            obj,
+            &["spec", "strategy", "rollingUpdate", "maxSurge"],
+            json!("25%"),
+        );
+    }
+    template_spec(obj);
+}
+
+/// ReplicaSet and ReplicationController defaults.
+pub fn replica_set(obj: &mut Value) {
+    or_insert(obj, &["spec", "replicas"], json!(1));
+    template_spec(obj);
+}
+
+/// DaemonSet defaults.
+pub fn daemon_set(obj: &mut Value) {
+    or_insert(obj, &["spec", "revisionHistoryLimit"], json!(10));
+    or_insert(
+        obj,
+        &["spec", "updateStrategy", "type"],
+        json!("RollingUpdate"),
+    );
+    if obj
+        .pointer("/spec/updateStrategy/type")
+        .and_then(Value::as_str)
+        == Some("RollingUpdate")
+    {
+        or_insert(
+            obj,
+            &["spec", "updateStrategy", "rollingUpdate", "maxUnavailable"],
+            json!(1),
+        );
+        or_insert(
+            obj,
+            &["spec", "updateStrategy", "rollingUpdate", "maxSurge"],
+            json!(0),
+        );
+    }
+    template_spec(obj);
+}
+
+/// StatefulSet defaults.
+pub fn stateful_set(obj: &mut Value) {
+    or_insert(obj, &["spec", "replicas"], json!(1));
+    or_insert(obj, &["spec", "podManagementPolicy"], json!("OrderedReady"));
+    or_insert(obj, &["spec", "revisionHistoryLimit"], json!(10));
+    or_insert(
+        obj,
+        &["spec", "updateStrategy", "type"],
+        json!("RollingUpdate"),
+    );
+    if obj
+        .pointer("/spec/updateStrategy/type")
+        .and_then(Value::as_str)
+        == Some("RollingUpdate")
+    {
+        or_insert(
+            obj,
+            &["spec", "updateStrategy", "rollingUpdate", "partition"],
+            json!(0),
+        );
+    }
+    or_insert(
+        obj,
+        &["spec", "persistentVolumeClaimRetentionPolicy"],
+        json!({"whenDeleted":"Retain","whenScaled":"Retain"}),
+    );
+    template_spec(obj);
+}
+
+/// Job defaults.
+pub fn job(obj: &mut Value) {
+    let neither = obj.pointer("/spec/completions").is_none_or(Value::is_null)
+        && obj.pointer("/spec/parallelism").is_none_or(Value::is_null);
+    if neither {
+        or_insert(obj, &["spec", "completions"], json!(1));
+    }
+    or_insert(obj, &["spec", "parallelism"], json!(1));
+    or_insert(obj, &["spec", "backoffLimit"], json!(6));
+    or_insert(obj, &["spec", "completionMode"], json!("NonIndexed"));
+    or_insert(obj, &["spec", "suspend"], json!(false));
+    or_insert(
+        obj,
+        &["spec", "podReplacementPolicy"],
+        json!("TerminatingOrFailed"),
+    );
+    template_spec(obj);
+}
+
+/// CronJob defaults.
+pub fn cron_job(obj: &mut Value) {
+    or_insert(obj, &["spec", "concurrencyPolicy"], json!("Allow"));
+    or_insert(obj, &["spec", "suspend"], json!(false));
+    or_insert(obj, &["spec", "successfulJobsHistoryLimit"], json!(3));
+    or_insert(obj, &["spec", "failedJobsHistoryLimit"], json!(1));
+    if let Some(spec) = obj.pointer_mut("/spec/jobTemplate/spec/template/spec") {
+        pod_spec(spec);
+    }
+}
+
+/// Service defaults (the ClusterIP itself is allocated by the service strategy).
+pub fn service(obj: &mut Value) {
+    or_insert(obj, &["spec", "type"], json!("ClusterIP"));
+    or_insert(obj, &["spec", "sessionAffinity"], json!("None"));
+    let external_name = obj.pointer("/spec/type").and_then(Value::as_str) == Some("ExternalName");
+    if !external_name {
+        or_insert(obj, &["spec", "ipFamilies"], json!(["IPv4"]));
+        or_insert(obj, &["spec", "ipFamilyPolicy"], json!("SingleStack"));
+        or_insert(obj, &["spec", "internalTrafficPolicy"], json!("Cluster"));
+    }
+    if let Some(ports) = obj.pointer_mut("/spec/ports").and_then(Value::as_array_mut) {
+        for port in ports {
+            or_insert(port, &["protocol"], json!("TCP"));
+            if let Some(p) = port.get("port").cloned() {
+                or_insert(port, &["targetPort"], p);
+            }
+        }
+    }
+}
+
+/// Namespace defaults: the `kubernetes` finalizer and the name label.
+pub fn namespace(obj: &mut Value) {
+    or_insert(obj, &["spec", "finalizers"], json!(["kubernetes"]));
+    if let Some(name) = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+    {
+        if let Some(labels) = ensure_object(obj, "/metadata", "labels") {
+            labels.insert("kubernetes.io/metadata.name".to_owned(), json!(name));
+        }
+    }
+}
+
+/// Secret defaults.
+pub fn secret(obj: &mut Value) {
+    or_insert(obj, &["type"], json!("Opaque"));
+}
+
+/// PersistentVolumeClaim defaults.
+pub fn persistent_volume_claim(obj: &mut Value) {
+    or_insert(obj, &["spec", "volumeMode"], json!("Filesystem"));
+}
+
+/// PersistentVolume defaults.
+pub fn persistent_volume(obj: &mut Value) {
+    or_insert(
+        obj,
+        &["spec", "persistentVolumeReclaimPolicy"],
+        json!("Retain"),
+    );
+    or_insert(obj, &["spec", "volumeMode"], json!("Filesystem"));
+}
+
+fn ensure_object<'a>(
+    obj: &'a mut Value,
+    parent: &str,
+    key: &str,
+) -> Option<&'a mut Map<String, Value>> {
+    let parent = obj.pointer_mut(parent)?.as_object_mut()?;
+    let entry = parent
+        .entry(key.to_owned())
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !entry.is_object() {
+        *entry = Value::Object(Map::new());
+    }
+    entry.as_object_mut()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pull_policy_is_always_for_latest_or_untagged_images() {
+        assert_eq!(pull_policy("nginx"), "Always");
+        assert_eq!(pull_policy("nginx:latest"), "Always");
+        assert_eq!(pull_policy("nginx:1.25"), "IfNotPresent");
+        assert_eq!(pull_policy("localhost:5000/nginx"), "Always");
+        assert_eq!(pull_policy("nginx@sha256:abc"), "IfNotPresent");
+    }
+
+    #[test]
+    fn deployment_gets_rolling_update_and_pod_defaults() {
+        let mut d =
+            json!({"spec":{"template":{"spec":{"containers":[{"name":"c","image":"nginx:1"}]}}}});
+        deployment(&mut d);
+        assert_eq!(d.pointer("/spec/replicas"), Some(&json!(1)));
+        assert_eq!(
+            d.pointer("/spec/strategy/rollingUpdate/maxSurge"),
+            Some(&json!("25%"))
+        );
+        assert_eq!(
+            d.pointer("/spec/template/spec/restartPolicy"),
+            Some(&json!("Always"))
+        );
+        assert_eq!(
+            d.pointer("/spec/template/spec/containers/0/imagePullPolicy"),
+            Some(&json!("IfNotPresent"))
+        );
+    }
+
+    #[test]
+    fn service_target_port_defaults_to_port() {
+        let mut s = json!({"spec":{"ports":[{"port":80}]}});
+        service(&mut s);
+        assert_eq!(s.pointer("/spec/ports/0/targetPort"), Some(&json!(80)));
+        assert_eq!(s.pointer("/spec/ports/0/protocol"), Some(&json!("TCP")));
+    }
+}

@@ -1,0 +1,42 @@
+//! Per-type behaviour plugged into the generic request pipeline: schema checks, defaulting,
+//! validation and printing. The pipeline itself lives in [`crate::handlers`] and is the same for
+//! every type.
+
+pub mod defaults;
+mod names;
+mod schema;
+mod typed;
+
+pub use names::NameRule;
+pub use schema::{Checked, SchemaProblem};
+pub use typed::{typed, Hooks};
+
+use serde_json::Value;
+
+use crate::error::Cause;
+use crate::table::Column;
+
+/// What one resource type contributes to the pipeline.
+pub trait Strategy: Send + Sync {
+    /// Checks that `obj` has the type's shape: `Err` for a value of the wrong type, otherwise
+    /// the object as the type encodes it and the paths of fields it does not know.
+    ///
+    /// # Errors
+    /// [`SchemaProblem`] when a field has the wrong type.
+    fn check_schema(&self, obj: &Value) -> Result<Checked, SchemaProblem>;
+
+    /// Whether `metadata.generation` counts changes to the object's spec.
+    fn tracks_generation(&self) -> bool;
+
+    /// Fills in defaults, as upstream's defaulting functions do.
+    fn default(&self, obj: &mut Value);
+
+    /// Validates the whole object (`old` is the stored object on update).
+    fn validate(&self, obj: &Value, old: Option<&Value>) -> Vec<Cause>;
+
+    /// How names of this type must look.
+    fn name_rule(&self) -> NameRule;
+
+    /// The columns `kubectl get` prints.
+    fn columns(&self) -> &[Column];
+}

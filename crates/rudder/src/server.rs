@@ -1,0 +1,128 @@
+//! `rudder server`: certificates, kubeconfig, store, API server, and an orderly shutdown.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use rudder_apiserver::auth::Authenticator;
+use rudder_apiserver::ApiServer;
+use rudder_pki::{ClusterPki, TokenFile};
+use rudder_store::embedded::EmbeddedStore;
+use rudder_store::Store;
+use tokio_util::sync::CancellationToken;
+
+/// Flags of `rudder server`.
+#[derive(Args, Debug)]
+pub struct ServerArgs {
+    /// Where the store, certificates and kubeconfig live.
+    #[arg(long, default_value = "/var/lib/rudder")]
+    data_dir: PathBuf,
+    /// The HTTPS port of the API server.
+    #[arg(long, default_value_t = 6443)]
+    port: u16,
+    /// The address the API server listens on.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind_address: IpAddr,
+    /// A static token file (`token,user,uid,"group1,group2"` per line) for bearer tokens.
+    #[arg(long)]
+    token_auth_file: Option<PathBuf>,
+}
+
+/// Runs the server until SIGINT or SIGTERM.
+pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating data directory {}", args.data_dir.display()))?;
+    let hosts = vec![host_name(), args.bind_address.to_string()];
+    let pki = ClusterPki::load_or_create(&args.data_dir.join("tls"), &hosts)
+        .context("preparing certificates")?;
+    let url_host = if args.bind_address.is_unspecified() {
+        "127.0.0.1".to_owned()
+    } else {
+        args.bind_address.to_string()
+    };
+    let url_host = if url_host.contains(':') {
+        format!("[{url_host}]")
+    } else {
+        url_host
+    };
+    let kubeconfig = args.data_dir.join("kubeconfig.yaml");
+    rudder_pki::write_admin_kubeconfig(
+        &kubeconfig,
+        &format!("https://{url_host}:{}", args.port),
+        &pki,
+    )
+    .context("writing the admin kubeconfig")?;
+    let tokens = args
+        .token_auth_file
+        .as_deref()
+        .map(TokenFile::load)
+        .transpose()
+        .context("reading the token file")?;
+
+    let store =
+        Arc::new(EmbeddedStore::open(&args.data_dir.join("db")).context("opening the store")?);
+    let shutdown = CancellationToken::new();
+    let dyn_store: Arc<dyn Store> = store.clone();
+    let (api, cache_task) = ApiServer::start(
+        dyn_store.clone(),
+        Authenticator { tokens },
+        shutdown.clone(),
+    )
+    .await
+    .context("starting the API server")?;
+    rudder_apiserver::bootstrap::ensure_system_namespaces(api.state())
+        .await
+        .context("creating system namespaces")?;
+    let compactor = tokio::spawn(rudder_apiserver::compactor::run(
+        dyn_store,
+        shutdown.clone(),
+    ));
+
+    let addr = SocketAddr::new(args.bind_address, args.port);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr}"))?;
+    let tls = pki
+        .server_tls_config()
+        .context("building the TLS configuration")?;
+    tracing::info!(%addr, kubeconfig = %kubeconfig.display(), elapsed_ms = started.elapsed().as_millis() as u64, "rudder server is ready");
+    let serving = tokio::spawn(rudder_apiserver::server::serve_tls(
+        listener,
+        tls,
+        api.router(),
+        shutdown.clone(),
+    ));
+
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    shutdown.cancel();
+    let _ = serving.await;
+    let _ = cache_task.await;
+    let _ = compactor.await;
+    store.close();
+    Ok(())
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_lowercase())
+        .unwrap_or_default()
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

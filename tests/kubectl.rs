@@ -1,0 +1,1 @@
+//! kubectl end-to-end tests (to be written).
