@@ -14,6 +14,8 @@
 //!   older revision fail with [`StoreError::Compacted`].
 //!
 //! The [`conformance`] module states the contract as executable tests that every backend runs.
+//! [`embedded::EmbeddedStore`] is the default backend: a write-ahead log with group commit,
+//! snapshots, and an in-memory MVCC index.
 
 pub mod conformance;
 pub mod embedded;

@@ -119,7 +119,8 @@ pub struct Event {
 }
 
 /// A watch: batches of events in revision order, ending with an error if the watch breaks (for
-/// example when the watcher falls too far behind and the history it needs was compacted).
+/// example [`StoreError::WatcherLagged`] when the watcher fell too far behind, or
+/// [`StoreError::Closed`] when the store shut down). Dropping the stream cancels the watch.
 pub type WatchStream = BoxStream<'static, Result<Vec<Event>, StoreError>>;
 
 /// A store failure.

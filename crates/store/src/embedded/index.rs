@@ -320,3 +320,108 @@ fn event(key: &str, version: &Version, previous: Option<&Version>) -> Event {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index_of(ops: Vec<Op>) -> Index {
+        let mut index = Index::new();
+        for op in ops {
+            assert!(index.apply(op).is_ok());
+        }
+        index
+    }
+
+    fn put(revision: Revision, key: &str) -> Op {
+        let value = Bytes::copy_from_slice(format!("{key}@{revision}").as_bytes());
+        Op::Put {
+            revision,
+            key: key.to_owned(),
+            value,
+        }
+    }
+
+    fn delete(revision: Revision, key: &str) -> Op {
+        Op::Delete {
+            revision,
+            key: key.to_owned(),
+        }
+    }
+
+    fn retained(index: &Index) -> Vec<(String, Vec<Revision>)> {
+        let histories = index.histories();
+        histories
+            .map(|(k, v)| (k.clone(), v.iter().map(|v| v.mod_revision).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn compaction_keeps_the_newest_version_at_or_below_and_everything_after() {
+        let mut index = index_of(vec![put(1, "/a"), put(2, "/a"), put(3, "/a"), put(4, "/b")]);
+        assert!(index.apply(Op::Compact { revision: 2 }).is_ok());
+        assert_eq!(
+            retained(&index),
+            [("/a".into(), vec![2, 3]), ("/b".into(), vec![4])]
+        );
+        assert_eq!(index.compacted(), 2);
+    }
+
+    #[test]
+    fn compaction_drops_keys_deleted_at_or_below_it() {
+        let ops = vec![
+            put(1, "/a"),
+            delete(2, "/a"),
+            put(3, "/b"),
+            delete(4, "/b"),
+            put(5, "/b"),
+        ];
+        let mut index = index_of(ops);
+        assert!(index.apply(Op::Compact { revision: 4 }).is_ok());
+        assert_eq!(retained(&index), [("/b".into(), vec![5])]);
+        let at_four = RangeRequest {
+            revision: 4,
+            ..RangeRequest::prefix("/")
+        };
+        assert_eq!(index.range(&at_four).map(|r| r.count).ok(), Some(0));
+    }
+
+    #[test]
+    fn a_write_that_skips_a_revision_is_corruption() {
+        let mut index = index_of(vec![put(1, "/a")]);
+        assert!(matches!(
+            index.apply(put(3, "/a")),
+            Err(StoreError::Corrupt { .. })
+        ));
+        assert!(matches!(
+            index.apply(Op::Compact { revision: 2 }),
+            Err(StoreError::Corrupt { .. })
+        ));
+    }
+
+    #[test]
+    fn events_since_interleave_keys_in_revision_order() {
+        let index = index_of(vec![
+            put(1, "/b"),
+            put(2, "/a"),
+            delete(3, "/b"),
+            put(4, "/a"),
+        ]);
+        let events = index.events_since("/", "0", 2);
+        let revisions: Vec<Revision> = events.iter().map(|e| e.kv.mod_revision).collect();
+        assert_eq!(revisions, [2, 3, 4]);
+        assert_eq!(events[1].kind, EventKind::Delete);
+        assert_eq!(events[1].prev.as_ref().map(|p| p.mod_revision), Some(1));
+    }
+
+    #[test]
+    fn a_range_whose_end_precedes_its_start_is_empty() {
+        let index = index_of(vec![put(1, "/a"), put(2, "/b")]);
+        let backwards = RangeRequest {
+            start: "/b".into(),
+            end: "/a".into(),
+            ..Default::default()
+        };
+        assert_eq!(index.range(&backwards).map(|r| r.count).ok(), Some(0));
+    }
+}

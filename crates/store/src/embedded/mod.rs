@@ -1,12 +1,12 @@
 //! The embedded backend: a write-ahead log and snapshots on local disk, and an in-memory MVCC
 //! index that serves every read.
 //!
-//! - [`index`]: the in-memory history of every key (pure data, no I/O).
-//! - [`commit`]: the decision for a group of writes (preconditions, revisions), no I/O.
-//! - [`wal`] and [`snapshot`]: the two file formats; [`files`]: the data directory, recovery and
+//! - `index`: the in-memory history of every key (pure data, no I/O).
+//! - `commit`: the decision for a group of writes (preconditions, revisions), no I/O.
+//! - `wal` and `snapshot`: the two file formats; `files`: the data directory, recovery and
 //!   checkpoints.
-//! - [`writer`]: the one thread that makes writes durable (group commit) and applies them.
-//! - [`watch`]: watchers and their streams.
+//! - `writer`: the one thread that makes writes durable (group commit) and applies them.
+//! - `watch`: watchers and their streams.
 //!
 //! Reads take the index's read lock and are served synchronously. Writes go to the writer thread
 //! over a channel and resolve once their group is synced to disk and applied.
@@ -204,6 +204,7 @@ impl EmbeddedStore {
     async fn write(&self, request: Request) -> Result<WriteOutcome, StoreError> {
         match self.submit(request).await? {
             Answer::Write(outcome) => Ok(outcome),
+            // The writer answers a put or delete with `Answer::Write`; never reached.
             Answer::Compacted => Err(StoreError::Closed),
         }
     }
@@ -304,6 +305,7 @@ impl Store for EmbeddedStore {
     async fn compact(&self, revision: Revision) -> Result<(), StoreError> {
         match self.submit(Request::Compact { revision }).await? {
             Answer::Compacted => Ok(()),
+            // The writer answers a compaction with `Answer::Compacted`; never reached.
             Answer::Write(_) => Err(StoreError::Closed),
         }
     }

@@ -127,13 +127,21 @@ fn record_at(buf: &[u8], pos: usize) -> Option<(&[u8], usize)> {
 /// intact records rarely computes a CRC: a length that fits, the magic, at least one op, a known
 /// op kind and a positive revision below 2^48.
 fn plausible_record(buf: &[u8], pos: usize) -> bool {
-    let Some(head) = buf.get(pos..).and_then(|rest| rest.get(..HEADER + MIN_PAYLOAD + 9)) else {
+    let Some(head) = buf
+        .get(pos..)
+        .and_then(|rest| rest.get(..HEADER + MIN_PAYLOAD + 9))
+    else {
         return false;
     };
     let mut reader = Reader::new(head);
-    let (Ok(len), Ok(_crc), Ok(magic), Ok(count), Ok(kind), Ok(revision)) =
-        (reader.u32(), reader.u32(), reader.u8(), reader.u32(), reader.u8(), reader.i64())
-    else {
+    let (Ok(len), Ok(_crc), Ok(magic), Ok(count), Ok(kind), Ok(revision)) = (
+        reader.u32(),
+        reader.u32(),
+        reader.u8(),
+        reader.u32(),
+        reader.u8(),
+        reader.i64(),
+    ) else {
         return false;
     };
     (len as usize) <= buf.len() - pos - HEADER

@@ -1,1 +1,0 @@
-//! kubectl end-to-end tests (to be written).
