@@ -7,3 +7,4 @@ mod support;
 mod api_errors;
 mod durability;
 mod kubectl_basics;
+mod services;

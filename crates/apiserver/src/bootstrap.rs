@@ -39,3 +39,53 @@ pub async fn ensure_system_namespaces(state: &Arc<ApiState>) -> Result<(), ApiEr
     }
     Ok(())
 }
+
+/// Creates the `kubernetes` Service in `default` (the first address of the service range, port
+/// 443 to the API server), as upstream's apiserver does.
+///
+/// # Errors
+/// Store failures, or the address being taken by another Service.
+pub async fn ensure_kubernetes_service(
+    state: &Arc<ApiState>,
+    cidr: crate::allocators::ServiceCidr,
+    port: u16,
+) -> Result<(), ApiError> {
+    let key = "/registry/services/default/kubernetes";
+    if state.objects.get(key).await?.is_some() {
+        return Ok(());
+    }
+    let ip = cidr.nth(0).to_string();
+    let mut service = json!({
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": "kubernetes",
+            "namespace": "default",
+            "uid": uuid::Uuid::new_v4().to_string(),
+            "creationTimestamp": meta::now_rfc3339(),
+            "labels": {"component": "apiserver", "provider": "kubernetes"},
+        },
+        "spec": {
+            "type": "ClusterIP",
+            "clusterIP": ip,
+            "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": port}],
+            "sessionAffinity": "None",
+        },
+        "status": {"loadBalancer": {}},
+    });
+    crate::strategy::defaults::service(&mut service);
+    let hook = state
+        .hooks
+        .iter()
+        .find(|(g, k, _)| g.is_empty() && *k == "Service")
+        .map(|(_, _, h)| h.clone());
+    if let Some(hook) = &hook {
+        hook.before_create(&mut service).await?;
+    }
+    if state.objects.create(key, &service).await?.is_none() {
+        if let Some(hook) = &hook {
+            hook.release(&service, None).await;
+        }
+    }
+    Ok(())
+}

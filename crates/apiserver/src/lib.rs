@@ -5,6 +5,7 @@
 //! [`strategy`], and reads or writes it through [`storage`] over the cluster store. Watches fan out
 //! from one [`watch_cache`]. Discovery and Table output are generated from the same registry.
 
+pub mod allocators;
 pub mod auth;
 pub mod bootstrap;
 pub mod compactor;
@@ -45,6 +46,18 @@ pub const KUBERNETES_VERSION: &str = "v1.33.0";
 /// How many recent changes the watch cache keeps for watches that resume.
 const WATCH_WINDOW: usize = 100_000;
 
+/// What an API server is configured with.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// The range Service cluster IPs come from.
+    pub service_cidr: allocators::ServiceCidr,
+    /// The range Service node ports come from.
+    pub node_ports: allocators::PortRange,
+}
+
+/// The default service CIDR (k3s's).
+pub const DEFAULT_SERVICE_CIDR: &str = "10.43.0.0/16";
+
 /// A running API server's shared state, ready to be served.
 pub struct ApiServer {
     state: Arc<ApiState>,
@@ -58,17 +71,27 @@ impl ApiServer {
     /// When the store cannot report its revision.
     pub async fn start(
         store: Arc<dyn Store>,
+        config: ApiConfig,
         authenticator: auth::Authenticator,
         shutdown: CancellationToken,
     ) -> Result<(Self, tokio::task::JoinHandle<()>), ApiError> {
-        let (current, _) = store.revisions().await?;
-        let watch_cache = Arc::new(WatchCache::new(current, WATCH_WINDOW));
+        // Start the cache from the oldest history the store still holds (bounded by the window),
+        // so a watch resumed after a restart continues without a gap.
+        let (current, compacted) = store.revisions().await?;
+        let start = compacted.max(current - WATCH_WINDOW as i64).max(0);
+        let watch_cache = Arc::new(WatchCache::new(start, WATCH_WINDOW));
         let cache_task = tokio::spawn(watch_cache.clone().run(store.clone(), shutdown.clone()));
+        let services = Arc::new(allocators::ServiceAllocator::new(
+            store.clone(),
+            config.service_cidr,
+            config.node_ports,
+        ));
         let state = Arc::new(ApiState {
             registry: Arc::new(Registry::with_builtins()),
             objects: Objects::new(store),
             watch_cache,
             shutdown,
+            hooks: vec![("", "Service", services)],
         });
         Ok((
             Self {

@@ -109,6 +109,10 @@ impl WatchCache {
                             }
                         }
                     }
+                    Some(Err(rudder_store::StoreError::WatcherLagged { .. })) => {
+                        // Every event before the lag was delivered: resume right after them.
+                        break;
+                    }
                     Some(Err(e)) => {
                         tracing::warn!(error = %e, "store watch failed; resetting the watch cache");
                         self.reset(&store).await;

@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
+use rudder_apiserver::allocators::{PortRange, ServiceCidr};
 use rudder_apiserver::auth::Authenticator;
-use rudder_apiserver::ApiServer;
+use rudder_apiserver::{ApiConfig, ApiServer};
 use rudder_pki::{ClusterPki, TokenFile};
 use rudder_store::embedded::EmbeddedStore;
 use rudder_store::Store;
@@ -28,6 +29,12 @@ pub struct ServerArgs {
     /// A static token file (`token,user,uid,"group1,group2"` per line) for bearer tokens.
     #[arg(long)]
     token_auth_file: Option<PathBuf>,
+    /// The range Service cluster IPs come from.
+    #[arg(long, default_value = rudder_apiserver::DEFAULT_SERVICE_CIDR, value_parser = ServiceCidr::parse)]
+    service_cidr: ServiceCidr,
+    /// The range Service node ports come from.
+    #[arg(long, default_value = "30000-32767", value_parser = PortRange::parse)]
+    service_node_port_range: PortRange,
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -66,8 +73,13 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         Arc::new(EmbeddedStore::open(&args.data_dir.join("db")).context("opening the store")?);
     let shutdown = CancellationToken::new();
     let dyn_store: Arc<dyn Store> = store.clone();
+    let config = ApiConfig {
+        service_cidr: args.service_cidr,
+        node_ports: args.service_node_port_range,
+    };
     let (api, cache_task) = ApiServer::start(
         dyn_store.clone(),
+        config,
         Authenticator { tokens },
         shutdown.clone(),
     )
@@ -76,6 +88,13 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     rudder_apiserver::bootstrap::ensure_system_namespaces(api.state())
         .await
         .context("creating system namespaces")?;
+    rudder_apiserver::bootstrap::ensure_kubernetes_service(
+        api.state(),
+        args.service_cidr,
+        args.port,
+    )
+    .await
+    .context("creating the kubernetes service")?;
     let compactor = tokio::spawn(rudder_apiserver::compactor::run(
         dyn_store,
         shutdown.clone(),

@@ -146,6 +146,9 @@ async fn delete_one(
             }
             None => {
                 if let Some(rev) = ctx.state.objects.delete(key, old.mod_revision).await? {
+                    if let Some(hook) = ctx.hook() {
+                        hook.release(&old.object, None).await;
+                    }
                     let mut obj = old.object;
                     meta::set_meta(&mut obj, "resourceVersion", json!(rev.to_string()));
                     return Ok(Outcome::Deleted(obj));

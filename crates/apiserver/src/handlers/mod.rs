@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::Method;
 
+use crate::allocators::WriteHook;
 use crate::discovery;
 use crate::error::ApiError;
 use crate::registry::{Registry, ResourceType};
@@ -36,6 +37,18 @@ pub struct ApiState {
     pub watch_cache: Arc<WatchCache>,
     /// Cancelled when the server shuts down; long-running requests end with it.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// Allocation side effects, by (group, kind).
+    pub hooks: Vec<(&'static str, &'static str, Arc<dyn WriteHook>)>,
+}
+
+impl ApiState {
+    /// The write hook of a resource type, if it has one.
+    pub fn hook(&self, rt: &ResourceType) -> Option<&Arc<dyn WriteHook>> {
+        self.hooks
+            .iter()
+            .find(|(g, k, _)| *g == rt.group && *k == rt.kind)
+            .map(|(_, _, h)| h)
+    }
 }
 
 /// A resolved resource request.
@@ -60,6 +73,14 @@ impl Ctx<'_> {
     /// The object name in the path ("" for collections).
     pub fn name(&self) -> &str {
         self.path.name.as_deref().unwrap_or_default()
+    }
+
+    /// The write hook of the request's type, unless this is a dry run.
+    pub fn hook(&self) -> Option<&Arc<dyn WriteHook>> {
+        if self.query.dry_run().unwrap_or(false) {
+            return None;
+        }
+        self.state.hook(&self.rt)
     }
 
     /// The store key of the named object.

@@ -141,7 +141,10 @@ pub(crate) async fn watch(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
             let _ = tx.try_send(encoder.line("ERROR", &e.to_status()));
         }
     }
-    let body = Body::from_stream(ReceiverStream::new(rx).map_ok_infallible());
+    let body = Body::from_stream(futures::StreamExt::map(
+        ReceiverStream::new(rx),
+        Ok::<Bytes, std::convert::Infallible>,
+    ));
     Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, "application/json")
@@ -218,20 +221,5 @@ async fn send_event(
     match event_type(event, filter) {
         Some(kind) => tx.send(encoder.line(kind, &event.object)).await.is_ok(),
         None => true,
-    }
-}
-
-/// Adapts a stream of bytes to the `Result` items a response body wants.
-trait MapOkInfallible: Sized {
-    fn map_ok_infallible(
-        self,
-    ) -> futures::stream::Map<Self, fn(Bytes) -> Result<Bytes, std::convert::Infallible>>;
-}
-
-impl<S: futures::Stream<Item = Bytes>> MapOkInfallible for S {
-    fn map_ok_infallible(
-        self,
-    ) -> futures::stream::Map<Self, fn(Bytes) -> Result<Bytes, std::convert::Infallible>> {
-        futures::StreamExt::map(self, Ok)
     }
 }

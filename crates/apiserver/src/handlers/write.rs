@@ -35,7 +35,16 @@ async fn create_object(ctx: &Ctx<'_>, obj: &mut Value) -> Result<Response, ApiEr
         return Ok(object_response(ctx, StatusCode::CREATED, obj, &warnings));
     }
     let key = ctx.rt.key(meta::namespace(obj), meta::name(obj));
-    match ctx.state.objects.create(&key, obj).await? {
+    if let Some(hook) = ctx.hook() {
+        hook.before_create(obj).await?;
+    }
+    let created = ctx.state.objects.create(&key, obj).await;
+    if !matches!(created, Ok(Some(_))) {
+        if let Some(hook) = ctx.hook() {
+            hook.release(obj, None).await;
+        }
+    }
+    match created? {
         Some(stored) => Ok(object_response(
             ctx,
             StatusCode::CREATED,
@@ -120,6 +129,11 @@ pub(crate) async fn commit(
         .map(|s| s.object))
 }
 
+/// Whether a committed object was deleted (its last finalizer removed during deletion).
+fn gone(obj: &Value) -> bool {
+    meta::is_deleting(obj) && meta::finalizers(obj).is_empty()
+}
+
 /// Runs `build` against the current object until its result is stored, retrying lost races
 /// unless the caller pinned a resourceVersion.
 async fn guaranteed_update<F>(
@@ -135,8 +149,20 @@ where
         if pinned.is_some_and(|rv| rv != old.mod_revision) {
             return Err(ApiError::stale(&ctx.rt.group, &ctx.rt.plural, ctx.name()));
         }
-        let new = build(&old)?;
-        if let Some(stored) = commit(ctx, &new, &old).await? {
+        let mut new = build(&old)?;
+        let hook = ctx.hook();
+        if let Some(hook) = hook {
+            hook.before_update(&old.object, &mut new).await?;
+        }
+        let committed = commit(ctx, &new, &old).await;
+        if let Some(hook) = hook {
+            match &committed {
+                Ok(Some(stored)) if gone(stored) => hook.release(&old.object, None).await,
+                Ok(Some(stored)) => hook.release(&old.object, Some(stored)).await,
+                _ => hook.release(&new, Some(&old.object)).await,
+            }
+        }
+        if let Some(stored) = committed? {
             return Ok(stored);
         }
         if pinned.is_some() {
