@@ -221,17 +221,17 @@ async fn send_event(
     }
 }
 
+/// A stream of bytes mapped to infallible results.
+type InfallibleStream<S> =
+    futures::stream::Map<S, fn(Bytes) -> Result<Bytes, std::convert::Infallible>>;
+
 /// Adapts a stream of bytes to the `Result` items a response body wants.
 trait MapOkInfallible: Sized {
-    fn map_ok_infallible(
-        self,
-    ) -> futures::stream::Map<Self, fn(Bytes) -> Result<Bytes, std::convert::Infallible>>;
+    fn map_ok_infallible(self) -> InfallibleStream<Self>;
 }
 
 impl<S: futures::Stream<Item = Bytes>> MapOkInfallible for S {
-    fn map_ok_infallible(
-        self,
-    ) -> futures::stream::Map<Self, fn(Bytes) -> Result<Bytes, std::convert::Infallible>> {
+    fn map_ok_infallible(self) -> InfallibleStream<Self> {
         futures::StreamExt::map(self, Ok)
     }
 }
