@@ -4,6 +4,7 @@ mod cells;
 mod cluster;
 mod common;
 mod core_v1;
+mod nodes_events;
 mod pod;
 mod workloads;
 
@@ -11,6 +12,7 @@ pub use cells::{human_duration, selector_text};
 pub use cluster::*;
 pub use common::*;
 pub use core_v1::*;
+pub use nodes_events::*;
 pub use pod::*;
 pub use workloads::*;
 
