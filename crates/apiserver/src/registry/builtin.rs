@@ -136,7 +136,7 @@ pub fn all() -> Vec<Arc<ResourceType>> {
                 ..Hooks::default()
             },
         ),
-        builtin::<core::Endpoints>(&["ep"], &[], NONE, columns(table::NAME_AGE)),
+        builtin::<core::Endpoints>(&["ep"], &[], NONE, columns(table::ENDPOINTS)),
         builtin::<core::ConfigMap>(&["cm"], &[], NONE, columns(table::CONFIG_MAP)),
         builtin::<core::Secret>(
             &[],
@@ -149,15 +149,15 @@ pub fn all() -> Vec<Arc<ResourceType>> {
             },
         ),
         builtin::<core::ServiceAccount>(&["sa"], &[], NONE, columns(table::SERVICE_ACCOUNT)),
-        builtin::<core::Node>(&["no"], &[], STATUS, columns(table::NAME_AGE)),
-        builtin::<core::Event>(&["ev"], &[], NONE, columns(table::NAME_AGE)),
+        builtin::<core::Node>(&["no"], &[], STATUS, columns(table::NODE)),
+        builtin::<core::Event>(&["ev"], &[], NONE, columns(table::EVENT)),
         builtin::<core::PersistentVolume>(
             &["pv"],
             &[],
             STATUS,
             Hooks {
                 defaults: d::persistent_volume,
-                columns: table::NAME_AGE,
+                columns: table::PERSISTENT_VOLUME,
                 ..Hooks::default()
             },
         ),
@@ -167,7 +167,7 @@ pub fn all() -> Vec<Arc<ResourceType>> {
             STATUS,
             Hooks {
                 defaults: d::persistent_volume_claim,
-                columns: table::NAME_AGE,
+                columns: table::PERSISTENT_VOLUME_CLAIM,
                 ..Hooks::default()
             },
         ),
@@ -177,13 +177,13 @@ pub fn all() -> Vec<Arc<ResourceType>> {
             SCALE,
             Hooks {
                 defaults: d::replica_set,
-                columns: table::REPLICA_SET,
+                columns: table::REPLICATION_CONTROLLER,
                 ..Hooks::default()
             },
         ),
-        builtin::<core::ResourceQuota>(&["quota"], &[], STATUS, columns(table::NAME_AGE)),
-        builtin::<core::LimitRange>(&["limits"], &[], NONE, columns(table::NAME_AGE)),
-        builtin::<core::PodTemplate>(&[], &[], NONE, columns(table::NAME_AGE)),
+        builtin::<core::ResourceQuota>(&["quota"], &[], STATUS, columns(table::RESOURCE_QUOTA)),
+        builtin::<core::LimitRange>(&["limits"], &[], NONE, columns(table::DEFAULT_COLUMNS)),
+        builtin::<core::PodTemplate>(&[], &[], NONE, columns(table::POD_TEMPLATE)),
         // apps/v1
         builtin::<apps::Deployment>(
             &["deploy"],
@@ -225,7 +225,7 @@ pub fn all() -> Vec<Arc<ResourceType>> {
                 ..Hooks::default()
             },
         ),
-        builtin::<apps::ControllerRevision>(&[], &[], NONE, columns(table::NAME_AGE)),
+        builtin::<apps::ControllerRevision>(&[], &[], NONE, columns(table::CONTROLLER_REVISION)),
         // batch/v1
         builtin::<batch::Job>(
             &[],
@@ -233,7 +233,7 @@ pub fn all() -> Vec<Arc<ResourceType>> {
             STATUS,
             Hooks {
                 defaults: d::job,
-                columns: table::NAME_AGE,
+                columns: table::JOB,
                 ..Hooks::default()
             },
         ),
@@ -243,7 +243,7 @@ pub fn all() -> Vec<Arc<ResourceType>> {
             STATUS,
             Hooks {
                 defaults: d::cron_job,
-                columns: table::NAME_AGE,
+                columns: table::CRON_JOB,
                 ..Hooks::default()
             },
         ),
@@ -252,22 +252,32 @@ pub fn all() -> Vec<Arc<ResourceType>> {
             &["hpa"],
             all,
             STATUS,
-            columns(table::NAME_AGE),
+            columns(table::HORIZONTAL_POD_AUTOSCALER),
         ),
         // networking.k8s.io/v1
-        builtin::<networking::Ingress>(&["ing"], &[], STATUS, columns(table::NAME_AGE)),
-        builtin::<networking::IngressClass>(&[], &[], NONE, columns(table::NAME_AGE)),
-        builtin::<networking::NetworkPolicy>(&["netpol"], &[], NONE, columns(table::NAME_AGE)),
+        builtin::<networking::Ingress>(&["ing"], &[], STATUS, columns(table::INGRESS)),
+        builtin::<networking::IngressClass>(&[], &[], NONE, columns(table::INGRESS_CLASS)),
+        builtin::<networking::NetworkPolicy>(
+            &["netpol"],
+            &[],
+            NONE,
+            columns(table::NETWORK_POLICY),
+        ),
         // coordination.k8s.io/v1
-        builtin::<coordination::Lease>(&[], &[], NONE, columns(table::NAME_AGE)),
+        builtin::<coordination::Lease>(&[], &[], NONE, columns(table::LEASE)),
         // discovery.k8s.io/v1
-        builtin::<discovery::EndpointSlice>(&[], &[], NONE, columns(table::NAME_AGE)),
+        builtin::<discovery::EndpointSlice>(&[], &[], NONE, columns(table::ENDPOINT_SLICE)),
         // policy/v1
-        builtin::<policy::PodDisruptionBudget>(&["pdb"], &[], STATUS, columns(table::NAME_AGE)),
+        builtin::<policy::PodDisruptionBudget>(
+            &["pdb"],
+            &[],
+            STATUS,
+            columns(table::POD_DISRUPTION_BUDGET),
+        ),
         // scheduling.k8s.io/v1
-        builtin::<scheduling::PriorityClass>(&["pc"], &[], NONE, columns(table::NAME_AGE)),
+        builtin::<scheduling::PriorityClass>(&["pc"], &[], NONE, columns(table::PRIORITY_CLASS)),
         // storage.k8s.io/v1
-        builtin::<storage::StorageClass>(&["sc"], &[], NONE, columns(table::NAME_AGE)),
+        builtin::<storage::StorageClass>(&["sc"], &[], NONE, columns(table::STORAGE_CLASS)),
         // rbac.authorization.k8s.io/v1
         builtin::<rbac::ClusterRole>(
             &[],
@@ -275,7 +285,7 @@ pub fn all() -> Vec<Arc<ResourceType>> {
             NONE,
             Hooks {
                 name_rule: NameRule::PathSegment,
-                ..columns(table::NAME_AGE)
+                ..columns(table::DEFAULT_COLUMNS)
             },
         ),
         builtin::<rbac::ClusterRoleBinding>(
@@ -284,7 +294,7 @@ pub fn all() -> Vec<Arc<ResourceType>> {
             NONE,
             Hooks {
                 name_rule: NameRule::PathSegment,
-                ..columns(table::NAME_AGE)
+                ..columns(table::ROLE_BINDING)
             },
         ),
         builtin::<rbac::Role>(
@@ -293,7 +303,7 @@ pub fn all() -> Vec<Arc<ResourceType>> {
             NONE,
             Hooks {
                 name_rule: NameRule::PathSegment,
-                ..columns(table::NAME_AGE)
+                ..columns(table::DEFAULT_COLUMNS)
             },
         ),
         builtin::<rbac::RoleBinding>(
@@ -302,7 +312,7 @@ pub fn all() -> Vec<Arc<ResourceType>> {
             NONE,
             Hooks {
                 name_rule: NameRule::PathSegment,
-                ..columns(table::NAME_AGE)
+                ..columns(table::ROLE_BINDING)
             },
         ),
         // apiextensions.k8s.io/v1
@@ -310,7 +320,7 @@ pub fn all() -> Vec<Arc<ResourceType>> {
             &["crd", "crds"],
             &["api-extensions"],
             STATUS,
-            columns(table::NAME_AGE),
+            columns(table::DEFAULT_COLUMNS),
         ),
     ]
 }

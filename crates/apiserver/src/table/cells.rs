@@ -91,56 +91,147 @@ pub fn count_at(obj: &Value, pointer: &str) -> i64 {
     }
 }
 
-/// A label selector (`matchLabels` / `matchExpressions`) in kubectl's text form.
-pub fn selector_text(selector: Option<&Value>) -> String {
-    let Some(sel) = selector else {
-        return "<none>".to_owned();
-    };
-    let mut parts: Vec<String> = Vec::new();
+/// A label map (`{"app": "web"}`) as sorted `k=v` pairs, `<none>` when empty.
+pub fn labels_text(map: Option<&Value>) -> String {
+    let mut pairs: Vec<String> = map
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default();
+    pairs.sort();
+    if pairs.is_empty() {
+        "<none>".to_owned()
+    } else {
+        pairs.join(",")
+    }
+}
+
+/// A LabelSelector's requirements in selector syntax, sorted by key; empty when it selects all.
+pub fn selector_requirements(sel: &Value) -> String {
+    let mut parts: Vec<(String, String)> = Vec::new();
     if let Some(labels) = sel.get("matchLabels").and_then(Value::as_object) {
         parts.extend(
             labels
                 .iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())),
+                .map(|(k, v)| (k.clone(), format!("{k}={}", v.as_str().unwrap_or_default()))),
         );
     }
-    if let Some(exprs) = sel.get("matchExpressions").and_then(Value::as_array) {
-        for e in exprs {
-            let key = e.get("key").and_then(Value::as_str).unwrap_or_default();
-            let op = e
-                .get("operator")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let values: Vec<&str> = e
-                .get("values")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            parts.push(match op {
-                "In" => format!("{key} in ({})", values.join(",")),
-                "NotIn" => format!("{key} notin ({})", values.join(",")),
-                "Exists" => key.to_owned(),
-                "DoesNotExist" => format!("!{key}"),
-                _ => format!("{key} {op}"),
-            });
-        }
-    }
-    if sel.get("matchLabels").is_none()
-        && sel.get("matchExpressions").is_none()
-        && sel.as_object().is_some()
+    for e in sel
+        .get("matchExpressions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
     {
-        // Selector maps without the LabelSelector wrapping (Services, RCs).
-        if let Some(map) = sel.as_object() {
-            parts.extend(
-                map.iter()
-                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())),
-            );
-        }
+        let key = e.get("key").and_then(Value::as_str).unwrap_or_default();
+        let op = e
+            .get("operator")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let mut values: Vec<&str> = e
+            .get("values")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        values.sort_unstable();
+        let text = match op {
+            "In" if values.len() == 1 => format!("{key}={}", values.join("")),
+            "In" => format!("{key} in ({})", values.join(",")),
+            "NotIn" if values.len() == 1 => format!("{key}!={}", values.join("")),
+            "NotIn" => format!("{key} notin ({})", values.join(",")),
+            "Exists" => key.to_owned(),
+            "DoesNotExist" => format!("!{key}"),
+            _ => format!("{key} {op}"),
+        };
+        parts.push((key.to_owned(), text));
     }
-    if parts.is_empty() {
+    parts.sort();
+    parts
+        .into_iter()
+        .map(|(_, text)| text)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A label selector in kubectl's text form, `<none>` when it is absent or selects everything.
+/// Accepts a LabelSelector (`matchLabels` / `matchExpressions`) or a plain label map.
+pub fn selector_text(selector: Option<&Value>) -> String {
+    let Some(sel) = selector else {
+        return "<none>".to_owned();
+    };
+    if sel.get("matchLabels").is_none() && sel.get("matchExpressions").is_none() {
+        return labels_text(Some(sel));
+    }
+    let text = selector_requirements(sel);
+    if text.is_empty() {
         "<none>".to_owned()
     } else {
-        parts.join(",")
+        text
+    }
+}
+
+/// Seconds since an RFC 3339 timestamp, `None` when absent or unparsable.
+pub fn seconds_since(timestamp: Option<&str>) -> Option<i64> {
+    let t = chrono::DateTime::parse_from_rfc3339(timestamp?).ok()?;
+    Some(chrono::Utc::now().signed_duration_since(t).num_seconds())
+}
+
+/// Seconds between two RFC 3339 timestamps.
+pub fn seconds_between(from: &str, to: &str) -> Option<i64> {
+    let from = chrono::DateTime::parse_from_rfc3339(from).ok()?;
+    let to = chrono::DateTime::parse_from_rfc3339(to).ok()?;
+    Some(to.signed_duration_since(from).num_seconds())
+}
+
+/// Up to `max` items joined by commas, then ` + N more...` for the rest; `empty` when none.
+pub fn with_more(items: &[String], total: usize, max: usize, empty: &str) -> String {
+    if items.is_empty() {
+        return empty.to_owned();
+    }
+    let shown = items
+        .iter()
+        .take(max)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(",");
+    if total > max {
+        format!("{shown} + {} more...", total - max)
+    } else {
+        shown
+    }
+}
+
+/// The condition of `type` in a `conditions` list at `pointer`, if any.
+pub fn condition<'a>(obj: &'a Value, pointer: &str, kind: &str) -> Option<&'a Value> {
+    obj.pointer(pointer)
+        .and_then(Value::as_array)?
+        .iter()
+        .find(|c| c.get("type").and_then(Value::as_str) == Some(kind))
+}
+
+/// Whether the condition of `type` is `True`.
+pub fn condition_true(obj: &Value, pointer: &str, kind: &str) -> bool {
+    condition(obj, pointer, kind)
+        .is_some_and(|c| c.get("status").and_then(Value::as_str) == Some("True"))
+}
+
+/// The string items of an array at a JSON pointer.
+pub fn strings_at<'a>(obj: &'a Value, pointer: &str) -> Vec<&'a str> {
+    obj.pointer(pointer)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+/// A JSON scalar (string or number, as int-or-string fields hold) as text.
+pub fn scalar_text(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
     }
 }
 
@@ -183,5 +274,35 @@ mod tests {
         assert_eq!(human_duration(3600 * 30), "30h");
         assert_eq!(human_duration(3600 * 24 * 3 + 3600 * 4), "3d4h");
         assert_eq!(human_duration(3600 * 24 * 40), "40d");
+    }
+
+    #[test]
+    fn selectors_print_sorted_in_selector_syntax() {
+        let sel = serde_json::json!({
+            "matchLabels": {"tier": "web", "app": "x"},
+            "matchExpressions": [
+                {"key": "env", "operator": "In", "values": ["prod", "dev"]},
+                {"key": "zone", "operator": "DoesNotExist"}
+            ]
+        });
+        assert_eq!(
+            selector_text(Some(&sel)),
+            "app=x,env in (dev,prod),tier=web,!zone"
+        );
+        assert_eq!(selector_text(Some(&serde_json::json!({}))), "<none>");
+        assert_eq!(
+            selector_text(Some(&serde_json::json!({"b": "2", "a": "1"}))),
+            "a=1,b=2"
+        );
+    }
+
+    #[test]
+    fn long_lists_end_with_how_many_more() {
+        let items: Vec<String> = (1..=5).map(|i| format!("10.0.0.{i}:80")).collect();
+        assert_eq!(
+            with_more(&items[..3], 5, 3, "<none>"),
+            "10.0.0.1:80,10.0.0.2:80,10.0.0.3:80 + 2 more..."
+        );
+        assert_eq!(with_more(&[], 0, 3, "<none>"), "<none>");
     }
 }

@@ -1,10 +1,20 @@
 //! Table output (`application/json;as=Table;g=meta.k8s.io;v=v1`) for `kubectl get`.
 
-mod builtin;
 mod cells;
+mod cluster;
+mod common;
+mod core_v1;
+mod nodes_events;
+mod pod;
+mod workloads;
 
-pub use builtin::*;
 pub use cells::{human_duration, selector_text};
+pub use cluster::*;
+pub use common::*;
+pub use core_v1::*;
+pub use nodes_events::*;
+pub use pod::*;
+pub use workloads::*;
 
 use serde_json::{json, Value};
 
