@@ -13,6 +13,7 @@ pub mod discovery;
 pub mod error;
 pub mod handlers;
 pub mod meta;
+pub mod openapi;
 pub mod patch;
 pub mod protobuf;
 pub mod registry;
@@ -118,6 +119,8 @@ impl ApiServer {
             .route("/apis", get(apis_root))
             .route("/apis/{group}", get(api_group))
             .route("/openapi/v2", get(|| async { ApiError::NoRoute }))
+            .route("/openapi/v3", get(openapi::root))
+            .route("/openapi/v3/{*group_version}", get(openapi::document))
             .fallback(handlers::serve)
             .with_state(self.state.clone())
             .layer(axum::middleware::from_fn_with_state(

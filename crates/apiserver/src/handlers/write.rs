@@ -11,6 +11,7 @@ use super::request::{body_format, decode_body, representation, respond, yaml_to_
 use super::Ctx;
 use crate::error::{ApiError, Cause};
 use crate::meta;
+use crate::patch::strategic::PatchSchema;
 use crate::patch::{self, PatchType};
 use crate::storage::Stored;
 
@@ -222,12 +223,19 @@ fn parse_patch(ctx: &Ctx<'_>, body: &Bytes) -> Result<(PatchType, Value), ApiErr
     Ok((kind, value))
 }
 
-fn apply_patch(kind: PatchType, target: &Value, patch: &Value) -> Result<Value, ApiError> {
+fn apply_patch(
+    kind: PatchType,
+    target: &Value,
+    patch: &Value,
+    schema: &PatchSchema<'_>,
+) -> Result<Value, ApiError> {
     let mut out = target.clone();
     match kind {
         PatchType::Json => patch::json_patch(&mut out, patch)?,
         PatchType::Merge => patch::merge(&mut out, patch),
-        PatchType::Strategic | PatchType::Apply => out = patch::strategic::apply(target, patch)?,
+        PatchType::Strategic | PatchType::Apply => {
+            out = patch::strategic::apply(target, patch, schema)?
+        }
     }
     Ok(out)
 }
@@ -251,8 +259,14 @@ pub(crate) async fn patch(ctx: &Ctx<'_>, body: &Bytes, part: Part) -> Result<Res
         resource_version_of(&patch_value)?
     };
     let mut warnings = Vec::new();
+    let model = matches!(kind, PatchType::Strategic | PatchType::Apply)
+        .then(|| ctx.state.registry.openapi());
+    let schema = model
+        .as_ref()
+        .map(|m| m.patch_schema(&ctx.rt))
+        .unwrap_or_default();
     let stored = guaranteed_update(ctx, pinned, |old| {
-        let mut patched = apply_patch(kind, &old.object, &patch_value)?;
+        let mut patched = apply_patch(kind, &old.object, &patch_value, &schema)?;
         warnings = lifecycle::check_shape(ctx, &mut patched)?;
         lifecycle::prepare_update(ctx, part, patched, &old.object)
     })
@@ -311,7 +325,7 @@ pub(crate) async fn update_scale(ctx: &Ctx<'_>, body: &Bytes) -> Result<Response
 pub(crate) async fn patch_scale(ctx: &Ctx<'_>, body: &Bytes) -> Result<Response, ApiError> {
     let (kind, patch_value) = parse_patch(ctx, body)?;
     write_replicas(ctx, None, |scale| {
-        let patched = apply_patch(kind, scale, &patch_value)?;
+        let patched = apply_patch(kind, scale, &patch_value, &PatchSchema::unknown())?;
         replicas_of_scale(ctx, &patched)
     })
     .await

@@ -1,5 +1,6 @@
 //! Patch formats: JSON patch (RFC 6902), JSON merge patch (RFC 7386) and strategic merge patch.
 
+pub mod schema;
 pub mod strategic;
 
 use serde_json::{Map, Value};

@@ -65,7 +65,7 @@ fn builtin<K>(
     hooks: Hooks,
 ) -> Arc<ResourceType>
 where
-    K: k8s_openapi::Resource + DeserializeOwned + Serialize + 'static,
+    K: k8s_openapi::Resource + DeserializeOwned + Serialize + schemars::JsonSchema + 'static,
     K::Scope: ScopeFlag,
 {
     let storage_prefix = if K::GROUP.is_empty() {

@@ -106,6 +106,7 @@ impl ResourceType {
 #[derive(Default)]
 pub struct Registry {
     inner: RwLock<Arc<Index>>,
+    openapi: crate::openapi::Cache,
 }
 
 /// An immutable snapshot of the registry.
@@ -162,6 +163,11 @@ impl Registry {
             Ok(guard) => guard.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
+    }
+
+    /// The OpenAPI model of the current snapshot, built on first use after each change.
+    pub fn openapi(&self) -> Arc<crate::openapi::Model> {
+        self.openapi.model(self.index())
     }
 
     /// Replaces the whole set of types.

@@ -39,4 +39,12 @@ pub trait Strategy: Send + Sync {
 
     /// The columns `kubectl get` prints.
     fn columns(&self) -> &[Column];
+
+    /// Adds the type's OpenAPI schema (and those it references) to `generator`'s definitions and
+    /// returns its definition name (`io.k8s.api.apps.v1.Deployment`); `None` when the type has
+    /// no schema, which makes strategic merge patch fall back to merge-patch semantics.
+    fn json_schema(&self, generator: &mut schemars::SchemaGenerator) -> Option<String> {
+        let _ = generator;
+        None
+    }
 }

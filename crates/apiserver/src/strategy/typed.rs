@@ -53,7 +53,7 @@ pub fn typed<K>(hooks: Hooks) -> Typed<K> {
 
 impl<K> Strategy for Typed<K>
 where
-    K: DeserializeOwned + Serialize + k8s_openapi::Resource,
+    K: DeserializeOwned + Serialize + k8s_openapi::Resource + schemars::JsonSchema,
 {
     fn check_schema(&self, obj: &Value) -> Result<Checked, SchemaProblem> {
         schema::check_typed::<K>(obj)
@@ -77,5 +77,10 @@ where
 
     fn columns(&self) -> &[Column] {
         self.hooks.columns
+    }
+
+    fn json_schema(&self, generator: &mut schemars::SchemaGenerator) -> Option<String> {
+        generator.subschema_for::<K>();
+        Some(K::schema_name().into_owned())
     }
 }
