@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod bootstrap;
 pub mod compactor;
+pub mod crd;
 pub mod discovery;
 pub mod error;
 pub mod handlers;
@@ -52,10 +53,12 @@ pub struct ApiServer {
 }
 
 impl ApiServer {
-    /// Builds the server over `store` and starts its watch cache (stopped by `shutdown`).
+    /// Builds the server over `store` and starts its watch cache and the CRD controller, which
+    /// serves the custom resources of the CRDs already stored before this returns (both are
+    /// stopped by `shutdown`; the handle ends when both have).
     ///
     /// # Errors
-    /// When the store cannot report its revision.
+    /// When the store cannot report its revision or list the CRDs.
     pub async fn start(
         store: Arc<dyn Store>,
         authenticator: auth::Authenticator,
@@ -68,7 +71,11 @@ impl ApiServer {
             registry: Arc::new(Registry::with_builtins()),
             objects: Objects::new(store),
             watch_cache,
-            shutdown,
+            shutdown: shutdown.clone(),
+        });
+        let crd_task = crd::start(state.clone(), shutdown).await?;
+        let cache_task = tokio::spawn(async move {
+            let _ = tokio::join!(cache_task, crd_task);
         });
         Ok((
             Self {
