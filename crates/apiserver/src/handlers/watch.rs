@@ -225,17 +225,16 @@ async fn send_event(
     }
 }
 
+/// A stream of bytes as the infallible `Result`s a response body wants.
+type OkStream<S> = futures::stream::Map<S, fn(Bytes) -> Result<Bytes, std::convert::Infallible>>;
+
 /// Adapts a stream of bytes to the `Result` items a response body wants.
 trait MapOkInfallible: Sized {
-    fn map_ok_infallible(
-        self,
-    ) -> futures::stream::Map<Self, fn(Bytes) -> Result<Bytes, std::convert::Infallible>>;
+    fn map_ok_infallible(self) -> OkStream<Self>;
 }
 
 impl<S: futures::Stream<Item = Bytes>> MapOkInfallible for S {
-    fn map_ok_infallible(
-        self,
-    ) -> futures::stream::Map<Self, fn(Bytes) -> Result<Bytes, std::convert::Infallible>> {
+    fn map_ok_infallible(self) -> OkStream<Self> {
         futures::StreamExt::map(self, Ok)
     }
 }
