@@ -9,6 +9,7 @@ pub mod allocators;
 pub mod auth;
 pub mod bootstrap;
 pub mod compactor;
+pub mod crd;
 pub mod discovery;
 pub mod error;
 pub mod handlers;
@@ -48,7 +49,7 @@ pub const KUBERNETES_VERSION: &str = "v1.33.0";
 const WATCH_WINDOW: usize = 100_000;
 
 /// What an API server is configured with.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ApiConfig {
     /// The range Service cluster IPs come from.
     pub service_cidr: allocators::ServiceCidr,
@@ -66,10 +67,12 @@ pub struct ApiServer {
 }
 
 impl ApiServer {
-    /// Builds the server over `store` and starts its watch cache (stopped by `shutdown`).
+    /// Builds the server over `store` and starts its watch cache and the CRD controller, which
+    /// serves the custom resources of the CRDs already stored before this returns (both are
+    /// stopped by `shutdown`; the handle ends when both have).
     ///
     /// # Errors
-    /// When the store cannot report its revision.
+    /// When the store cannot report its revision or list the CRDs.
     pub async fn start(
         store: Arc<dyn Store>,
         config: ApiConfig,
@@ -91,8 +94,12 @@ impl ApiServer {
             registry: Arc::new(Registry::with_builtins()),
             objects: Objects::new(store),
             watch_cache,
-            shutdown,
+            shutdown: shutdown.clone(),
             hooks: vec![("", "Service", services)],
+        });
+        let crd_task = crd::start(state.clone(), shutdown).await?;
+        let cache_task = tokio::spawn(async move {
+            let _ = tokio::join!(cache_task, crd_task);
         });
         Ok((
             Self {

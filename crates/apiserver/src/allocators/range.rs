@@ -57,6 +57,16 @@ impl ServiceCidr {
     }
 }
 
+impl Default for ServiceCidr {
+    /// k3s's default, `10.43.0.0/16`.
+    fn default() -> Self {
+        Self {
+            base: u32::from(Ipv4Addr::new(10, 43, 0, 0)),
+            prefix: 16,
+        }
+    }
+}
+
 impl std::fmt::Display for ServiceCidr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}/{}", Ipv4Addr::from(self.base), self.prefix)

@@ -207,6 +207,11 @@ fn mark_for_deletion(ctx: &Ctx<'_>, obj: &Value, options: &DeleteOptions) -> Opt
             meta::set_meta(&mut obj, "finalizers", json!(finalizers));
         }
     }
+    if crate::crd::is_definition(&ctx.rt) && !meta::is_deleting(&obj) {
+        // Its custom resources go first; the CRD controller removes the finalizer after.
+        crate::crd::mark_terminating(&mut obj);
+        finalizers = meta::finalizers(&obj);
+    }
     let grace = graceful_period(ctx, &obj, options);
     let namespace_finalizing = ctx.rt.kind == "Namespace"
         && obj

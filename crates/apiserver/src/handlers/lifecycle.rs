@@ -108,7 +108,9 @@ pub fn prepare_create(ctx: &Ctx<'_>, obj: &mut Value) -> Result<(), ApiError> {
     for field in SYSTEM_FIELDS {
         meta::remove_meta(obj, field);
     }
-    if rt.subresources.status {
+    if rt.subresources.status && rt.strategy.drops_status_on_create() {
+        set_or_remove(obj, "status", None);
+    } else if rt.subresources.status {
         initial_status(&rt.kind, obj);
     }
     rt.strategy.default(obj);

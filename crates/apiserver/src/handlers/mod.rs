@@ -15,6 +15,7 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::Method;
+use serde_json::Value;
 
 use crate::allocators::WriteHook;
 use crate::discovery;
@@ -86,6 +87,17 @@ impl Ctx<'_> {
     /// The store key of the named object.
     pub fn key(&self) -> String {
         self.rt.key(self.namespace(), self.name())
+    }
+}
+
+/// `obj` as the requested version serves it: resources whose versions share storage (custom
+/// resources, whose conversion is `None`) only differ in `apiVersion`.
+pub(crate) fn as_served(rt: &ResourceType, obj: &mut Value) {
+    let api_version = rt.api_version();
+    if let Some(map) = obj.as_object_mut() {
+        if map.get("apiVersion").and_then(Value::as_str) != Some(api_version.as_str()) {
+            map.insert("apiVersion".to_owned(), Value::String(api_version));
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use super::request::{representation, respond, Representation};
 use super::Ctx;
 use crate::error::ApiError;
 use crate::meta;
+use crate::registry::ResourceType;
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::storage::ReadAt;
 use crate::table::{self, IncludeObject};
@@ -48,15 +49,16 @@ pub(crate) fn object_response(
     if repr == Representation::Table {
         let include = IncludeObject::parse(ctx.query.get("includeObject"));
         let rv = meta::str_at(obj, "/metadata/resourceVersion");
-        let body = table::table(
-            ctx.rt.strategy.columns(),
+        let body = ctx.rt.strategy.table(
             std::slice::from_ref(obj),
             include,
             json!({"resourceVersion": rv}),
         );
         return respond(code, &body, Representation::Json, warnings);
     }
-    respond(code, obj, repr, warnings)
+    let mut obj = obj.clone();
+    super::as_served(&ctx.rt, &mut obj);
+    respond(code, &obj, repr, warnings)
 }
 
 /// GET of one object (also serves `/status`).
@@ -118,12 +120,10 @@ pub(crate) async fn list(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let repr = representation(&ctx.headers);
     if repr == Representation::Table {
         let include = IncludeObject::parse(ctx.query.get("includeObject"));
-        let body = table::table(
-            ctx.rt.strategy.columns(),
-            &page.items,
-            include,
-            Value::Object(list_meta),
-        );
+        let body = ctx
+            .rt
+            .strategy
+            .table(&page.items, include, Value::Object(list_meta));
         return Ok(respond(StatusCode::OK, &body, Representation::Json, &[]));
     }
     let items: Vec<Value> = page.items.into_iter().map(strip_type).collect();
@@ -145,8 +145,16 @@ fn strip_type(mut obj: Value) -> Value {
     obj
 }
 
+/// The autoscaling/v1 Scale view of an object of type `rt`.
+pub(crate) fn scale_of(rt: &ResourceType, obj: &Value) -> Value {
+    match rt.strategy.scale_paths() {
+        Some(paths) => paths.scale(obj),
+        None => builtin_scale_of(obj),
+    }
+}
+
 /// The autoscaling/v1 Scale view of an object with `spec.replicas`.
-pub(crate) fn scale_of(obj: &Value) -> Value {
+fn builtin_scale_of(obj: &Value) -> Value {
     let selector = obj.pointer("/spec/selector");
     let selector_text = match selector {
         Some(sel) if sel.get("matchLabels").is_some() || sel.get("matchExpressions").is_some() => {
@@ -191,7 +199,7 @@ pub(crate) async fn get_scale(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
         stored.ok_or_else(|| ApiError::not_found(&ctx.rt.group, &ctx.rt.plural, ctx.name()))?;
     Ok(respond(
         StatusCode::OK,
-        &scale_of(&stored.object),
+        &scale_of(&ctx.rt, &stored.object),
         representation(&ctx.headers),
         &[],
     ))

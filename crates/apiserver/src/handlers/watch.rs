@@ -19,7 +19,7 @@ use crate::error::ApiError;
 use crate::registry::ResourceType;
 use crate::selectors::FieldSelector;
 use crate::storage::ReadAt;
-use crate::table::{self, IncludeObject};
+use crate::table::IncludeObject;
 use crate::watch_cache::{CachedEvent, Live, Subscription};
 
 /// Default watch length when the client gives no `timeoutSeconds` (upstream picks 30–60 min).
@@ -38,14 +38,18 @@ impl Encoder {
         let object = match self.table {
             Some(include) if kind != "BOOKMARK" && kind != "ERROR" => {
                 let rv = crate::meta::str_at(object, "/metadata/resourceVersion");
-                table::table(
-                    self.rt.strategy.columns(),
+                self.rt.strategy.table(
                     std::slice::from_ref(object),
                     include,
                     json!({"resourceVersion": rv}),
                 )
             }
-            _ => object.clone(),
+            _ if kind == "BOOKMARK" || kind == "ERROR" => object.clone(),
+            _ => {
+                let mut object = object.clone();
+                super::as_served(&self.rt, &mut object);
+                object
+            }
         };
         let mut line =
             serde_json::to_vec(&json!({"type": kind, "object": object})).unwrap_or_default();

@@ -87,11 +87,14 @@ fn resource_version_of(obj: &Value) -> Result<Option<i64>, ApiError> {
 }
 
 async fn current(ctx: &Ctx<'_>) -> Result<Stored, ApiError> {
-    ctx.state
+    let mut stored = ctx
+        .state
         .objects
         .get(&ctx.key())
         .await?
-        .ok_or_else(|| ApiError::not_found(&ctx.rt.group, &ctx.rt.plural, ctx.name()))
+        .ok_or_else(|| ApiError::not_found(&ctx.rt.group, &ctx.rt.plural, ctx.name()))?;
+    super::as_served(&ctx.rt, &mut stored.object);
+    Ok(stored)
 }
 
 /// Writes `new` over `old`. `Ok(None)` when another writer got there first. An object whose
@@ -297,9 +300,11 @@ async fn write_replicas(
     mut replicas: impl FnMut(&Value) -> Result<i64, ApiError>,
 ) -> Result<Response, ApiError> {
     let stored = guaranteed_update(ctx, pinned, |old| {
-        let n = replicas(&scale_of(&old.object))?;
+        let n = replicas(&scale_of(&ctx.rt, &old.object))?;
         let mut new = old.object.clone();
-        if let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) {
+        if let Some(paths) = ctx.rt.strategy.scale_paths() {
+            paths.set_replicas(&mut new, n);
+        } else if let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) {
             spec.insert("replicas".to_owned(), json!(n));
         }
         lifecycle::prepare_update(ctx, Part::Main, new, &old.object)
@@ -307,7 +312,7 @@ async fn write_replicas(
     .await?;
     Ok(respond(
         StatusCode::OK,
-        &scale_of(&stored),
+        &scale_of(&ctx.rt, &stored),
         representation(&ctx.headers),
         &[],
     ))

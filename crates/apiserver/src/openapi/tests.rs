@@ -8,7 +8,7 @@ use tower::ServiceExt;
 use super::*;
 use crate::auth::{Authenticator, CertificateIdentity, User};
 use crate::registry::Registry;
-use crate::ApiServer;
+use crate::{ApiConfig, ApiServer};
 
 /// One model of the built-in types, shared by the tests (building it takes a moment).
 static BUILTINS: LazyLock<Arc<Model>> = LazyLock::new(|| Registry::with_builtins().openapi());
@@ -164,6 +164,7 @@ async fn server() -> (tempfile::TempDir, axum::Router) {
         .unwrap_or_else(|e| panic!("store: {e}"));
     let (api, _task) = ApiServer::start(
         Arc::new(store),
+        ApiConfig::default(),
         Authenticator::default(),
         tokio_util::sync::CancellationToken::new(),
     )

@@ -4,17 +4,19 @@
 
 pub mod defaults;
 mod names;
+mod scale;
 mod schema;
 mod typed;
 
 pub use names::NameRule;
-pub use schema::{Checked, SchemaProblem};
+pub use scale::ScalePaths;
+pub use schema::{check_typed, Checked, SchemaProblem};
 pub use typed::{typed, Hooks};
 
 use serde_json::Value;
 
 use crate::error::Cause;
-use crate::table::Column;
+use crate::table::{Column, IncludeObject};
 
 /// What one resource type contributes to the pipeline.
 pub trait Strategy: Send + Sync {
@@ -46,5 +48,23 @@ pub trait Strategy: Send + Sync {
     fn json_schema(&self, generator: &mut schemars::SchemaGenerator) -> Option<String> {
         let _ = generator;
         None
+    }
+
+    /// The Table `kubectl get` shows for `objects`; built from [`Strategy::columns`] unless the
+    /// type computes its cells otherwise (custom resources' printer columns).
+    fn table(&self, objects: &[Value], include: IncludeObject, list_metadata: Value) -> Value {
+        crate::table::table(self.columns(), objects, include, list_metadata)
+    }
+
+    /// Where the `/scale` subresource reads and writes replicas; `None` for the built-in layout
+    /// (`spec.replicas`, `status.replicas`, `spec.selector`).
+    fn scale_paths(&self) -> Option<&ScalePaths> {
+        None
+    }
+
+    /// Whether a new object's status is dropped on create (custom resources with a status
+    /// subresource) rather than replaced by the server's initial status (built-in kinds).
+    fn drops_status_on_create(&self) -> bool {
+        false
     }
 }
