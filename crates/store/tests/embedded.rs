@@ -36,7 +36,7 @@ macro_rules! conformance_checks {
 }
 
 conformance_checks!(
-    revisions_start_at_zero_and_increment_by_one,
+    each_applied_write_takes_the_next_revision,
     versions_track_create_and_mod_revisions,
     absent_precondition_fails_on_existing_key,
     mod_revision_precondition_conflict_reports_current,
@@ -54,6 +54,18 @@ conformance_checks!(
     watch_started_during_writes_misses_and_duplicates_nothing,
     compaction_fails_old_reads_and_watches_and_keeps_current_data,
 );
+
+#[tokio::test]
+async fn new_store_is_at_revision_zero_with_nothing_compacted() {
+    let dir = TempDir::new().unwrap();
+    let store = open(dir.path());
+    assert_eq!(store.revisions().await.unwrap(), (0, 0));
+    let first = store.put("/a", bytes("1"), Precondition::None).await;
+    assert!(
+        matches!(first, Ok(WriteOutcome::Applied { revision: 1, .. })),
+        "the first write takes revision 1, got {first:?}"
+    );
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn whole_conformance_suite_passes_with_a_checkpoint_after_every_write() {
