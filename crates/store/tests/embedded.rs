@@ -67,6 +67,29 @@ async fn new_store_is_at_revision_zero_with_nothing_compacted() {
     );
 }
 
+#[test]
+fn second_open_of_a_directory_fails_with_locked_until_the_first_closes() {
+    let dir = TempDir::new().unwrap();
+    let first = open(dir.path());
+    let second = EmbeddedStore::open(dir.path());
+    match second {
+        Err(StoreError::Locked { path }) => assert_eq!(path, dir.path().join("LOCK")),
+        other => panic!("a second open of a held directory should fail with Locked, got {other:?}"),
+    }
+    first.close();
+    let reopened = EmbeddedStore::open(dir.path());
+    assert!(
+        reopened.is_ok(),
+        "closing the first store releases the lock, got {reopened:?}"
+    );
+    drop(reopened);
+    drop(first);
+    assert!(
+        EmbeddedStore::open(dir.path()).is_ok(),
+        "dropping a store releases the lock"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn whole_conformance_suite_passes_with_a_checkpoint_after_every_write() {
     let root = TempDir::new().unwrap();
