@@ -121,6 +121,40 @@ async fn compaction_by_another_client_is_discovered_exactly() {
 }
 
 #[tokio::test]
+async fn range_larger_than_grpcs_default_message_limit_is_read_whole() {
+    let etcd = etcd().await;
+    let store = connect(&etcd, "/big").await;
+    let value = Bytes::from(vec![b'v'; 1 << 20]);
+    for i in 0..6 {
+        let outcome = store
+            .put(&format!("/k/{i}"), value.clone(), Precondition::Absent)
+            .await;
+        assert!(
+            matches!(outcome, Ok(WriteOutcome::Applied { .. })),
+            "{outcome:?}"
+        );
+    }
+    let read = store.range(RangeRequest::prefix("/k/")).await;
+    let read = read.unwrap_or_else(|e| panic!("a 6 MiB range should be read: {e}"));
+    assert_eq!((read.kvs.len(), read.count, read.more), (6, 6, false));
+}
+
+#[tokio::test]
+async fn value_above_etcds_request_limit_is_too_large_not_a_backend_failure() {
+    let etcd = etcd().await;
+    let store = connect(&etcd, "/big").await;
+    // etcd refuses the first itself; gRPC refuses the second before etcd sees it.
+    for len in [(7 << 20) / 4, 3 << 20] {
+        let value = Bytes::from(vec![b'v'; len]);
+        let outcome = store.put("/k", value, Precondition::None).await;
+        assert!(
+            matches!(outcome, Err(StoreError::TooLarge { size, .. }) if size == len + 2),
+            "{len} bytes are above etcd's default 1.5 MiB request limit, got {outcome:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn unreachable_etcd_is_a_retryable_backend_error() {
     // A port that was free a moment ago: nothing listens there.
     let port = std::net::TcpListener::bind("127.0.0.1:0")

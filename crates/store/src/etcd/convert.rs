@@ -10,6 +10,13 @@ const COMPACTED: &str = "required revision has been compacted";
 /// etcd's message for a read or compaction beyond the current revision (`mvcc.ErrFutureRev`).
 const FUTURE: &str = "required revision is a future revision";
 
+/// etcd's message for a request above its `--max-request-bytes` (`ErrRequestTooLarge`).
+const TOO_LARGE: &str = "request is too large";
+/// gRPC's message for a request above the server's receive limit (etcd's limit plus 512 KiB).
+const GRPC_TOO_LARGE: &str = "received message larger than max";
+/// etcd's default `--max-request-bytes` (1.5 MiB).
+pub(super) const DEFAULT_MAX_REQUEST_BYTES: usize = 3 << 19;
+
 /// The store's key space inside etcd's: every key is stored as `prefix + key`.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Keys {
@@ -94,27 +101,32 @@ impl Keys {
 }
 
 /// How etcd refused a request, as far as the store distinguishes.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Refusal {
     /// The revision asked for has been compacted.
     Compacted,
     /// The revision asked for is newer than the current one.
     Future,
+    /// The request was larger than etcd accepts.
+    TooLarge,
     /// Anything else: a backend failure.
-    Other(etcd_client::Error),
+    Other,
 }
 
 /// Sorts an etcd error into the refusals the store maps to its own variants.
-pub(super) fn classify(error: etcd_client::Error) -> Refusal {
-    if let etcd_client::Error::GRpcStatus(status) = &error {
+pub(super) fn classify(error: &etcd_client::Error) -> Refusal {
+    if let etcd_client::Error::GRpcStatus(status) = error {
         if status.message().contains(COMPACTED) {
             return Refusal::Compacted;
         }
         if status.message().contains(FUTURE) {
             return Refusal::Future;
         }
+        if status.message().contains(TOO_LARGE) || status.message().contains(GRPC_TOO_LARGE) {
+            return Refusal::TooLarge;
+        }
     }
-    Refusal::Other(error)
+    Refusal::Other
 }
 
 /// A backend failure during `operation`, keeping etcd's error as the source.
@@ -194,13 +206,20 @@ mod tests {
         let compacted = etcd_client::Error::GRpcStatus(tonic_status(
             "etcdserver: mvcc: required revision has been compacted",
         ));
-        assert!(matches!(classify(compacted), Refusal::Compacted));
+        assert_eq!(classify(&compacted), Refusal::Compacted);
         let future = etcd_client::Error::GRpcStatus(tonic_status(
             "etcdserver: mvcc: required revision is a future revision",
         ));
-        assert!(matches!(classify(future), Refusal::Future));
+        assert_eq!(classify(&future), Refusal::Future);
+        let large =
+            etcd_client::Error::GRpcStatus(tonic_status("etcdserver: request is too large"));
+        assert_eq!(classify(&large), Refusal::TooLarge);
+        let larger = etcd_client::Error::GRpcStatus(tonic::Status::resource_exhausted(
+            "grpc: received message larger than max (3145765 vs. 2097152)",
+        ));
+        assert_eq!(classify(&larger), Refusal::TooLarge);
         let other = etcd_client::Error::WatchError("closed".to_owned());
-        assert!(matches!(classify(other), Refusal::Other(_)));
+        assert_eq!(classify(&other), Refusal::Other);
     }
 
     fn tonic_status(message: &str) -> tonic::Status {

@@ -25,19 +25,22 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use etcd_client::{
     Client, ConnectOptions, DeleteOptions, GetOptions, KvClient, PutOptions, Txn, TxnOp,
-    TxnOpResponse, TxnResponse,
+    TxnOpResponse, TxnResponse, WatchClient,
 };
 
 use crate::{
     Precondition, RangeRequest, RangeResponse, Revision, Store, StoreError, WatchStream,
     WriteOutcome,
 };
-use convert::{backend, classify, header_revision, Keys, Refusal};
+use convert::{backend, classify, header_revision, Keys, Refusal, DEFAULT_MAX_REQUEST_BYTES};
 
 pub use convert::{MissingHeader, UnexpectedTxnResponse, WatchCancelled, WatchEnded};
 
 /// How long connecting to an etcd endpoint may take before the request fails.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The largest response accepted. gRPC's default (4 MiB) is far below a list of a few thousand
+/// objects; etcd itself does not bound responses.
+const MAX_RESPONSE_BYTES: usize = i32::MAX as usize;
 
 /// A [`Store`] backed by an etcd v3 cluster.
 ///
@@ -60,8 +63,9 @@ impl std::fmt::Debug for EtcdStore {
 
 impl EtcdStore {
     /// Connects to the etcd cluster at `endpoints` (URLs such as `http://127.0.0.1:2379`) and
-    /// checks that it answers. With a `prefix`, every key is stored under it in etcd and reads,
-    /// writes and watches see only that part of etcd's key space.
+    /// checks that it answers. With a `prefix`, every key is stored as `prefix + key` in etcd and
+    /// reads, writes and watches see only that part of etcd's key space; keys start with `/`, so
+    /// stores with prefixes `/a` and `/ab` do not overlap.
     ///
     /// # Errors
     /// [`StoreError::Backend`] when no endpoint is given, an endpoint is not a valid URL, or the
@@ -86,7 +90,15 @@ impl EtcdStore {
     }
 
     fn kv(&self) -> KvClient {
-        self.client.kv_client()
+        self.client
+            .kv_client()
+            .max_decoding_message_size(MAX_RESPONSE_BYTES)
+    }
+
+    fn watch_client(&self) -> WatchClient {
+        self.client
+            .watch_client()
+            .max_decoding_message_size(MAX_RESPONSE_BYTES)
     }
 
     /// A cheap read whose header carries the current revision.
@@ -114,11 +126,11 @@ impl EtcdStore {
         let (key, options) = self.probe(revision);
         match self.kv().get(key, Some(options)).await {
             Ok(response) => header_revision(response.header(), OPERATION).map(Some),
-            Err(error) => match classify(error) {
+            Err(error) => match classify(&error) {
                 Refusal::Compacted => Ok(None),
                 // Beyond the current revision is not compacted either.
                 Refusal::Future => self.current_revision().await.map(Some),
-                Refusal::Other(error) => Err(backend(OPERATION)(error)),
+                Refusal::TooLarge | Refusal::Other => Err(backend(OPERATION)(error)),
             },
         }
     }
@@ -145,14 +157,15 @@ impl EtcdStore {
         Ok((current, self.compacted.load(Ordering::Acquire)))
     }
 
-    /// The error for a request at `requested` that etcd refused as compacted or future.
+    /// The error for a request at `requested` that etcd refused: compacted and future
+    /// revisions become the store's own variants, anything else a backend error.
     async fn revision_error(
         &self,
-        refusal: Refusal,
+        error: etcd_client::Error,
         requested: Revision,
         operation: &'static str,
     ) -> StoreError {
-        let answer = match refusal {
+        let answer = match classify(&error) {
             Refusal::Compacted => {
                 self.current_and_compacted()
                     .await
@@ -166,18 +179,31 @@ impl EtcdStore {
                 .current_revision()
                 .await
                 .map(|current| StoreError::FutureRevision { requested, current }),
-            Refusal::Other(error) => Ok(backend(operation)(error)),
+            Refusal::TooLarge | Refusal::Other => Ok(backend(operation)(error)),
         };
         answer.unwrap_or_else(|error| error)
     }
 
-    /// Runs `txn` and returns its response and the revision it was answered at.
+    /// Runs `txn` (of about `size` bytes) and returns its response and the revision it was
+    /// answered at.
     async fn txn(
         &self,
         txn: Txn,
+        size: usize,
         operation: &'static str,
     ) -> Result<(TxnResponse, Revision), StoreError> {
-        let response = self.kv().txn(txn).await.map_err(backend(operation))?;
+        let response = self
+            .kv()
+            .txn(txn)
+            .await
+            .map_err(|error| match classify(&error) {
+                // etcd's limit is configurable; its default is the best guess at what refused us.
+                Refusal::TooLarge => StoreError::TooLarge {
+                    size,
+                    limit: DEFAULT_MAX_REQUEST_BYTES,
+                },
+                _ => backend(operation)(error),
+            })?;
         let revision = header_revision(response.header(), operation)?;
         Ok((response, revision))
     }
@@ -217,9 +243,8 @@ impl Store for EtcdStore {
         let mut response = match self.kv().get(key, Some(options)).await {
             Ok(response) => response,
             Err(error) => {
-                let refusal = classify(error);
                 return Err(self
-                    .revision_error(refusal, request.revision, OPERATION)
+                    .revision_error(error, request.revision, OPERATION)
                     .await);
             }
         };
@@ -250,6 +275,7 @@ impl Store for EtcdStore {
         precondition: Precondition,
     ) -> Result<WriteOutcome, StoreError> {
         const OPERATION: &str = "writing a key to etcd";
+        let size = key.len() + value.len();
         let full = self.keys.full(key);
         let put = TxnOp::put(
             full.clone(),
@@ -260,7 +286,7 @@ impl Store for EtcdStore {
             .when(self.keys.compares(key, precondition))
             .and_then([put])
             .or_else([TxnOp::get(full, None)]);
-        let (response, revision) = self.txn(txn, OPERATION).await?;
+        let (response, revision) = self.txn(txn, size, OPERATION).await?;
         if !response.succeeded() {
             return self.failed(&response);
         }
@@ -288,7 +314,7 @@ impl Store for EtcdStore {
             .when(compares)
             .and_then([delete])
             .or_else([TxnOp::get(full, None)]);
-        let (response, revision) = self.txn(txn, OPERATION).await?;
+        let (response, revision) = self.txn(txn, key.len(), OPERATION).await?;
         if !response.succeeded() {
             return self.failed(&response);
         }
@@ -329,9 +355,7 @@ impl Store for EtcdStore {
                 self.compacted.fetch_max(revision, Ordering::AcqRel);
                 Ok(())
             }
-            Err(error) => Err(self
-                .revision_error(classify(error), revision, OPERATION)
-                .await),
+            Err(error) => Err(self.revision_error(error, revision, OPERATION).await),
         }
     }
 

@@ -27,7 +27,6 @@ pub(super) async fn start(
         options = options.with_range(store.keys.full_end(end));
     }
     let mut stream = store
-        .client
         .watch_client()
         .watch(store.keys.full(start), Some(options))
         .await
