@@ -1,6 +1,8 @@
-//! Write throughput and latency of the embedded store at 1, 16 and 64 concurrent writers, with
-//! 1 KiB values. Run with `cargo run --release -p rudder-store --example store_bench`; pass a
-//! directory to measure a particular disk (default: a temporary directory).
+//! Write throughput and latency at 1, 16 and 64 concurrent writers, with 1 KiB values, for the
+//! embedded store and for a real etcd (Debian's `etcd-server`) that the benchmark starts itself
+//! on loopback. Run with `cargo run --release -p rudder-store --example store_bench`; pass a
+//! directory to put the embedded store on a particular disk (default: a temporary directory;
+//! etcd always uses one).
 
 // A benchmark binary: failing loudly on setup errors is the right behaviour.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -11,10 +13,14 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rudder_store::embedded::EmbeddedStore;
+use rudder_store::etcd::EtcdStore;
+use rudder_store::testing::EtcdServer;
 use rudder_store::{Precondition, Store, WriteOutcome};
 
 /// Writes per level (split evenly across the writers).
 const WRITES: usize = 4096;
+/// Concurrent writers per level.
+const LEVELS: [usize; 3] = [1, 16, 64];
 
 #[tokio::main]
 async fn main() {
@@ -22,32 +28,42 @@ async fn main() {
     let root: PathBuf = std::env::args()
         .nth(1)
         .map_or_else(|| temp.path().to_path_buf(), PathBuf::from);
+    println!("1 KiB values, {WRITES} creates per level");
     println!(
-        "embedded store, 1 KiB values, {WRITES} creates per level, data in {}",
-        root.display()
+        "{:<10} {:>8} {:>10} {:>10} {:>10}",
+        "backend", "writers", "writes/s", "p50 ms", "p99 ms"
     );
-    println!(
-        "{:>8} {:>10} {:>10} {:>10}",
-        "writers", "writes/s", "p50 ms", "p99 ms"
-    );
-    for writers in [1, 16, 64] {
+    for writers in LEVELS {
         let dir = root.join(format!("bench-{writers}"));
         let store = Arc::new(EmbeddedStore::open(&dir).expect("open store"));
-        let (elapsed, mut latencies) = run_level(&store, writers).await;
-        latencies.sort_unstable();
-        let percentile = |p: usize| latencies[(latencies.len() * p / 100).min(latencies.len() - 1)];
-        println!(
-            "{writers:>8} {:>10.0} {:>10.2} {:>10.2}",
-            latencies.len() as f64 / elapsed.as_secs_f64(),
-            percentile(50).as_secs_f64() * 1e3,
-            percentile(99).as_secs_f64() * 1e3,
-        );
+        report("embedded", writers, run_level(&store, writers).await);
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }
+    let etcd = EtcdServer::start().await.expect("start etcd");
+    for writers in LEVELS {
+        let prefix = Some(format!("/bench-{writers}"));
+        let store = Arc::new(
+            EtcdStore::connect(&etcd.endpoints(), prefix)
+                .await
+                .expect("connect to etcd"),
+        );
+        report("etcd", writers, run_level(&store, writers).await);
+    }
 }
 
-async fn run_level(store: &Arc<EmbeddedStore>, writers: usize) -> (Duration, Vec<Duration>) {
+fn report(backend: &str, writers: usize, (elapsed, mut latencies): (Duration, Vec<Duration>)) {
+    latencies.sort_unstable();
+    let percentile = |p: usize| latencies[(latencies.len() * p / 100).min(latencies.len() - 1)];
+    println!(
+        "{backend:<10} {writers:>8} {:>10.0} {:>10.2} {:>10.2}",
+        latencies.len() as f64 / elapsed.as_secs_f64(),
+        percentile(50).as_secs_f64() * 1e3,
+        percentile(99).as_secs_f64() * 1e3,
+    );
+}
+
+async fn run_level<S: Store>(store: &Arc<S>, writers: usize) -> (Duration, Vec<Duration>) {
     let value = Bytes::from(vec![b'v'; 1024]);
     let per_writer = WRITES / writers;
     let started = Instant::now();

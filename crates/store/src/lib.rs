@@ -15,10 +15,15 @@
 //!
 //! The [`conformance`] module states the contract as executable tests that every backend runs.
 //! [`embedded::EmbeddedStore`] is the default backend: a write-ahead log with group commit,
-//! snapshots, and an in-memory MVCC index.
+//! snapshots, and an in-memory MVCC index. [`etcd::EtcdStore`] speaks to a real etcd v3 cluster.
+//! With the `etcd-launcher` feature, `testing::EtcdServer` starts a throwaway etcd for tests and
+//! benchmarks.
 
 pub mod conformance;
 pub mod embedded;
+pub mod etcd;
+#[cfg(feature = "etcd-launcher")]
+pub mod testing;
 mod types;
 
 pub use types::{

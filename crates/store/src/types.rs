@@ -176,6 +176,12 @@ pub enum StoreError {
         /// The first revision the ended watch did not deliver.
         next_revision: Revision,
     },
+    /// Another store (in this or another process) holds the data directory open.
+    #[error("store directory {} is in use by another store (its lock file is held)", path.display())]
+    Locked {
+        /// The lock file.
+        path: std::path::PathBuf,
+    },
     /// The remote backend (etcd) failed or could not be reached.
     #[error("store backend request failed during {operation}")]
     Backend {

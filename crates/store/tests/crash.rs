@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use rudder_store::embedded::{EmbeddedOptions, EmbeddedStore};
-use rudder_store::{Precondition, RangeRequest, Store, WriteOutcome};
+use rudder_store::{Precondition, RangeRequest, Store, StoreError, WriteOutcome};
 
 const CHILD_DIR: &str = "RUDDER_STORE_CRASH_CHILD_DIR";
 const CHILD_ROUND: &str = "RUDDER_STORE_CRASH_CHILD_ROUND";
@@ -67,8 +67,8 @@ fn crash_child_writer() {
     });
 }
 
-/// Runs the child until it has acknowledged `acks` writes, kills it, and returns what it
-/// acknowledged: key → revision.
+/// Runs the child until it has acknowledged `acks` writes, checks that the directory cannot be
+/// opened while the child holds it, kills it, and returns what it acknowledged: key → revision.
 fn run_and_kill(dir: &Path, round: usize, acks: usize) -> HashMap<String, i64> {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
@@ -113,6 +113,13 @@ fn run_and_kill(dir: &Path, round: usize, acks: usize) -> HashMap<String, i64> {
                 );
             }
         }
+    }
+    let second = EmbeddedStore::open_with(dir, options());
+    if !matches!(second, Err(StoreError::Locked { .. })) {
+        let _ = child.kill();
+        panic!(
+            "opening a directory another process has open should fail with Locked, got {second:?}"
+        );
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
@@ -164,4 +171,16 @@ async fn acknowledged_writes_survive_kill_9() {
             .count;
         assert!(earlier >= response.count);
     }
+}
+
+#[test]
+fn directory_held_by_a_live_process_is_locked_and_freed_when_it_is_killed() {
+    let dir = tempfile::TempDir::new().unwrap();
+    // Asserts `Locked` while the child runs, then kills it with SIGKILL.
+    run_and_kill(dir.path(), 0, 50);
+    let reopened = EmbeddedStore::open_with(dir.path(), options());
+    assert!(
+        reopened.is_ok(),
+        "the lock dies with its process, got {reopened:?}"
+    );
 }

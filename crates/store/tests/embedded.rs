@@ -36,7 +36,7 @@ macro_rules! conformance_checks {
 }
 
 conformance_checks!(
-    revisions_start_at_zero_and_increment_by_one,
+    each_applied_write_takes_the_next_revision,
     versions_track_create_and_mod_revisions,
     absent_precondition_fails_on_existing_key,
     mod_revision_precondition_conflict_reports_current,
@@ -54,6 +54,41 @@ conformance_checks!(
     watch_started_during_writes_misses_and_duplicates_nothing,
     compaction_fails_old_reads_and_watches_and_keeps_current_data,
 );
+
+#[tokio::test]
+async fn new_store_is_at_revision_zero_with_nothing_compacted() {
+    let dir = TempDir::new().unwrap();
+    let store = open(dir.path());
+    assert_eq!(store.revisions().await.unwrap(), (0, 0));
+    let first = store.put("/a", bytes("1"), Precondition::None).await;
+    assert!(
+        matches!(first, Ok(WriteOutcome::Applied { revision: 1, .. })),
+        "the first write takes revision 1, got {first:?}"
+    );
+}
+
+#[test]
+fn second_open_of_a_directory_fails_with_locked_until_the_first_closes() {
+    let dir = TempDir::new().unwrap();
+    let first = open(dir.path());
+    let second = EmbeddedStore::open(dir.path());
+    match second {
+        Err(StoreError::Locked { path }) => assert_eq!(path, dir.path().join("LOCK")),
+        other => panic!("a second open of a held directory should fail with Locked, got {other:?}"),
+    }
+    first.close();
+    let reopened = EmbeddedStore::open(dir.path());
+    assert!(
+        reopened.is_ok(),
+        "closing the first store releases the lock, got {reopened:?}"
+    );
+    drop(reopened);
+    drop(first);
+    assert!(
+        EmbeddedStore::open(dir.path()).is_ok(),
+        "dropping a store releases the lock"
+    );
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn whole_conformance_suite_passes_with_a_checkpoint_after_every_write() {

@@ -1,9 +1,13 @@
 //! The [`Store`] contract as executable checks that every backend runs.
 //!
-//! Each check is a `pub async fn` taking a fresh, empty store; [`run_all`] runs every one of them,
-//! each against its own store from a factory. A backend's tests either call [`run_all`] or call the
-//! checks one by one from separate `#[tokio::test]`s. A failed check panics with a message that
-//! says which part of the contract broke.
+//! Each check is a `pub async fn` taking a store whose key space is empty and that nothing else
+//! writes to while the check runs. The store's revision need not be 0: checks assert revisions
+//! relative to the revision they start at, so one etcd can serve every check, each through its
+//! own key prefix, one after the other (the compaction check compacts the whole etcd, so it runs
+//! last in [`run_all`]). [`run_all`] runs every check, each against its own store from a factory.
+//! A backend's tests either call [`run_all`] or call the checks one by one from separate
+//! `#[tokio::test]`s. A failed check panics with a message that says which part of the contract
+//! broke.
 //!
 //! Checks use real (short-bounded) timeouts only as a guard against hanging on a missing event;
 //! none of them sleeps to wait for something to happen.
@@ -28,7 +32,8 @@ use bytes::Bytes;
 
 use crate::{KeyValue, Precondition, RangeRequest, Revision, Store, StoreError, WriteOutcome};
 
-/// Runs every check, each against a fresh store from `new_store`.
+/// Runs every check, one after the other, each against a fresh store from `new_store`. Each
+/// check's name goes to stderr before it runs (the test harness shows it when a check fails).
 ///
 /// # Panics
 /// When a check fails, with a message naming the broken part of the contract.
@@ -38,23 +43,32 @@ where
     F: Fn() -> Fut,
     Fut: Future<Output = S>,
 {
-    revisions_start_at_zero_and_increment_by_one(new_store().await).await;
-    versions_track_create_and_mod_revisions(new_store().await).await;
-    absent_precondition_fails_on_existing_key(new_store().await).await;
-    mod_revision_precondition_conflict_reports_current(new_store().await).await;
-    delete_of_missing_key_fails_with_no_current(new_store().await).await;
-    delete_then_put_recreates_key(new_store().await).await;
-    range_with_empty_end_reads_one_key(new_store().await).await;
-    range_by_prefix_pages_with_limit_more_and_count(new_store().await).await;
-    range_at_past_revision_sees_old_values(new_store().await).await;
-    future_revision_is_rejected(new_store().await).await;
-    concurrent_writers_get_distinct_gapless_revisions(new_store().await).await;
-    watch_from_past_revision_replays_then_follows_live(new_store().await).await;
-    watch_at_revision_zero_sees_only_new_writes(new_store().await).await;
-    watch_only_delivers_keys_in_range(new_store().await).await;
-    delete_events_carry_prev(new_store().await).await;
-    watch_started_during_writes_misses_and_duplicates_nothing(new_store().await).await;
-    compaction_fails_old_reads_and_watches_and_keeps_current_data(new_store().await).await;
+    macro_rules! run {
+        ($($check:ident),* $(,)?) => {$(
+            eprintln!("conformance check: {}", stringify!($check));
+            $check(new_store().await).await;
+        )*};
+    }
+    run!(
+        each_applied_write_takes_the_next_revision,
+        versions_track_create_and_mod_revisions,
+        absent_precondition_fails_on_existing_key,
+        mod_revision_precondition_conflict_reports_current,
+        delete_of_missing_key_fails_with_no_current,
+        delete_then_put_recreates_key,
+        range_with_empty_end_reads_one_key,
+        range_by_prefix_pages_with_limit_more_and_count,
+        range_at_past_revision_sees_old_values,
+        future_revision_is_rejected,
+        concurrent_writers_get_distinct_gapless_revisions,
+        watch_from_past_revision_replays_then_follows_live,
+        watch_at_revision_zero_sees_only_new_writes,
+        watch_only_delivers_keys_in_range,
+        delete_events_carry_prev,
+        watch_started_during_writes_misses_and_duplicates_nothing,
+        // Last: it compacts, which on a shared etcd affects every key prefix.
+        compaction_fails_old_reads_and_watches_and_keeps_current_data,
+    );
 }
 
 pub(crate) fn value(text: &str) -> Bytes {
@@ -104,30 +118,25 @@ pub(crate) async fn keys_at<S: Store>(store: &S, prefix: &str, revision: Revisio
         .collect()
 }
 
-async fn revisions<S: Store>(store: &S) -> (Revision, Revision) {
+pub(crate) async fn revisions<S: Store>(store: &S) -> (Revision, Revision) {
     store
         .revisions()
         .await
         .unwrap_or_else(|e| panic!("revisions() failed: {e}"))
 }
 
-/// An empty store is at revision 0; each applied write takes the next revision; failed
-/// preconditions take none.
-pub async fn revisions_start_at_zero_and_increment_by_one<S: Store>(store: S) {
-    assert_eq!(
-        revisions(&store).await,
-        (0, 0),
-        "an empty store is at revision 0, nothing compacted"
-    );
+/// Each applied write takes the next revision; failed preconditions take none.
+pub async fn each_applied_write_takes_the_next_revision<S: Store>(store: S) {
+    let (base, compacted) = revisions(&store).await;
     assert_eq!(
         put(&store, "/a", "1").await,
-        1,
-        "the first write takes revision 1"
+        base + 1,
+        "the first write takes the next revision"
     );
     assert_eq!(
         put(&store, "/b", "1").await,
-        2,
-        "the second write takes revision 2"
+        base + 2,
+        "the second write takes the one after"
     );
     let failed = store.put("/a", value("2"), Precondition::Absent).await;
     assert!(
@@ -141,64 +150,69 @@ pub async fn revisions_start_at_zero_and_increment_by_one<S: Store>(store: S) {
     );
     assert_eq!(
         revisions(&store).await,
-        (2, 0),
+        (base + 2, compacted),
         "failed preconditions take no revision"
     );
     assert_eq!(
         delete(&store, "/a").await,
-        3,
+        base + 3,
         "a delete takes the next revision"
     );
     assert_eq!(
         put(&store, "/c", "1").await,
-        4,
+        base + 4,
         "no gap after failed writes"
     );
-    assert_eq!(revisions(&store).await, (4, 0));
+    assert_eq!(revisions(&store).await, (base + 4, compacted));
 }
 
 /// `create_revision` is set when a key is created, `mod_revision` by every write, and `version`
 /// counts writes since creation; a put reports the previous value.
 pub async fn versions_track_create_and_mod_revisions<S: Store>(store: S) {
+    let base = revisions(&store).await.0;
     put(&store, "/a", "1").await;
     put(&store, "/b", "1").await;
     let second = store.put("/a", value("2"), Precondition::None).await;
     let Ok(WriteOutcome::Applied {
-        revision: 3,
+        revision,
         previous: Some(previous),
     }) = second
     else {
-        panic!("overwriting /a should apply at 3 and report the old value, got {second:?}");
+        panic!("overwriting /a should apply and report the old value, got {second:?}");
     };
+    assert_eq!(revision, base + 3, "the overwrite takes the third revision");
     assert_eq!(
         (previous.value, previous.mod_revision, previous.version),
-        (value("1"), 1, 1)
+        (value("1"), base + 1, 1)
     );
     let kv = get(&store, "/a").await.expect("/a exists");
     assert_eq!(kv.value, value("2"));
     assert_eq!(
-        kv.create_revision, 1,
+        kv.create_revision,
+        base + 1,
         "create_revision stays at the creating write"
     );
-    assert_eq!(kv.mod_revision, 3, "mod_revision is the last write");
+    assert_eq!(kv.mod_revision, base + 3, "mod_revision is the last write");
     assert_eq!(kv.version, 2, "version counts writes since creation");
     let response = store.range(RangeRequest::key("/a")).await.expect("range");
     assert_eq!(
-        response.revision, 3,
+        response.revision,
+        base + 3,
         "a current read is served at the current revision"
     );
 }
 
 /// `Absent` fails on an existing key and reports its value, leaving it unchanged.
 pub async fn absent_precondition_fails_on_existing_key<S: Store>(store: S) {
+    let base = revisions(&store).await.0;
     let created = store.put("/a", value("1"), Precondition::Absent).await;
     assert!(
         matches!(
             created,
             Ok(WriteOutcome::Applied {
-                revision: 1,
+                revision,
                 previous: None
-            })
+            }) if revision == base + 1
         ),
         "creating a missing key with Absent applies, got {created:?}"
     );
@@ -209,16 +223,20 @@ pub async fn absent_precondition_fails_on_existing_key<S: Store>(store: S) {
     else {
         panic!("Absent on an existing key should fail with its value, got {again:?}");
     };
-    assert_eq!((current.value, current.mod_revision), (value("1"), 1));
+    assert_eq!(
+        (current.value, current.mod_revision),
+        (value("1"), base + 1)
+    );
     assert_eq!(get(&store, "/a").await.map(|kv| kv.value), Some(value("1")));
 }
 
 /// A stale `ModRevision` fails and reports the current value; the right one applies.
 pub async fn mod_revision_precondition_conflict_reports_current<S: Store>(store: S) {
+    let base = revisions(&store).await.0;
     put(&store, "/a", "1").await;
     put(&store, "/a", "2").await;
     let stale = store
-        .put("/a", value("3"), Precondition::ModRevision(1))
+        .put("/a", value("3"), Precondition::ModRevision(base + 1))
         .await;
     let Ok(WriteOutcome::Failed {
         current: Some(current),
@@ -226,21 +244,27 @@ pub async fn mod_revision_precondition_conflict_reports_current<S: Store>(store:
     else {
         panic!("a stale ModRevision should fail with the current value, got {stale:?}");
     };
-    assert_eq!((current.value, current.mod_revision), (value("2"), 2));
+    assert_eq!(
+        (current.value, current.mod_revision),
+        (value("2"), base + 2)
+    );
     let fresh = store
-        .put("/a", value("3"), Precondition::ModRevision(2))
+        .put("/a", value("3"), Precondition::ModRevision(base + 2))
         .await;
     assert!(
-        matches!(&fresh, Ok(WriteOutcome::Applied { revision: 3, previous: Some(p) }) if p.mod_revision == 2),
+        matches!(&fresh, Ok(WriteOutcome::Applied { revision, previous: Some(p) })
+            if *revision == base + 3 && p.mod_revision == base + 2),
         "a matching ModRevision applies, got {fresh:?}"
     );
-    let stale_delete = store.delete("/a", Precondition::ModRevision(2)).await;
+    let stale_delete = store
+        .delete("/a", Precondition::ModRevision(base + 2))
+        .await;
     assert!(
-        matches!(&stale_delete, Ok(WriteOutcome::Failed { current: Some(c) }) if c.mod_revision == 3),
+        matches!(&stale_delete, Ok(WriteOutcome::Failed { current: Some(c) }) if c.mod_revision == base + 3),
         "a delete with a stale ModRevision fails, got {stale_delete:?}"
     );
     let missing = store
-        .put("/missing", value("1"), Precondition::ModRevision(7))
+        .put("/missing", value("1"), Precondition::ModRevision(base + 2))
         .await;
     assert!(
         matches!(missing, Ok(WriteOutcome::Failed { current: None })),
@@ -250,23 +274,34 @@ pub async fn mod_revision_precondition_conflict_reports_current<S: Store>(store:
 
 /// Deleting a missing key fails the precondition with no current value.
 pub async fn delete_of_missing_key_fails_with_no_current<S: Store>(store: S) {
-    for precondition in [Precondition::None, Precondition::ModRevision(1)] {
+    let before = revisions(&store).await;
+    for precondition in [
+        Precondition::None,
+        Precondition::Absent,
+        Precondition::ModRevision(before.0.max(1)),
+    ] {
         let outcome = store.delete("/missing", precondition).await;
         assert!(
             matches!(outcome, Ok(WriteOutcome::Failed { current: None })),
             "deleting a missing key with {precondition:?} should fail, got {outcome:?}"
         );
     }
-    assert_eq!(revisions(&store).await, (0, 0));
+    assert_eq!(
+        revisions(&store).await,
+        before,
+        "failed deletes take no revision"
+    );
 }
 
 /// A delete ends a key's life: a later put creates it anew with `version` 1.
 pub async fn delete_then_put_recreates_key<S: Store>(store: S) {
+    let base = revisions(&store).await.0;
     put(&store, "/a", "1").await;
     put(&store, "/a", "2").await;
     let deleted = store.delete("/a", Precondition::None).await;
     assert!(
-        matches!(&deleted, Ok(WriteOutcome::Applied { revision: 3, previous: Some(p) }) if p.value == value("2")),
+        matches!(&deleted, Ok(WriteOutcome::Applied { revision, previous: Some(p) })
+            if *revision == base + 3 && p.value == value("2")),
         "a delete reports the value it removed, got {deleted:?}"
     );
     assert_eq!(get(&store, "/a").await, None, "a deleted key is gone");
@@ -275,14 +310,17 @@ pub async fn delete_then_put_recreates_key<S: Store>(store: S) {
         matches!(
             recreated,
             Ok(WriteOutcome::Applied {
-                revision: 4,
+                revision,
                 previous: None
-            })
+            }) if revision == base + 4
         ),
         "Absent holds after a delete, got {recreated:?}"
     );
     let kv = get(&store, "/a").await.expect("/a was recreated");
-    assert_eq!((kv.create_revision, kv.mod_revision, kv.version), (4, 4, 1));
+    assert_eq!(
+        (kv.create_revision, kv.mod_revision, kv.version),
+        (base + 4, base + 4, 1)
+    );
 }
 
 /// An empty `end` reads exactly `start`, not keys that merely begin with it.
@@ -352,35 +390,40 @@ pub async fn range_by_prefix_pages_with_limit_more_and_count<S: Store>(store: S)
 
 /// A read at a past revision sees the values as they were then.
 pub async fn range_at_past_revision_sees_old_values<S: Store>(store: S) {
+    let base = revisions(&store).await.0;
     put(&store, "/k/a", "1").await;
     put(&store, "/k/b", "1").await;
     put(&store, "/k/a", "2").await;
     delete(&store, "/k/b").await;
     put(&store, "/k/c", "1").await;
-    assert_eq!(keys_at(&store, "/k/", 1).await, ["/k/a=1"]);
-    assert_eq!(keys_at(&store, "/k/", 2).await, ["/k/a=1", "/k/b=1"]);
-    assert_eq!(keys_at(&store, "/k/", 3).await, ["/k/a=2", "/k/b=1"]);
-    assert_eq!(keys_at(&store, "/k/", 4).await, ["/k/a=2"]);
+    assert_eq!(keys_at(&store, "/k/", base + 1).await, ["/k/a=1"]);
+    assert_eq!(keys_at(&store, "/k/", base + 2).await, ["/k/a=1", "/k/b=1"]);
+    assert_eq!(keys_at(&store, "/k/", base + 3).await, ["/k/a=2", "/k/b=1"]);
+    assert_eq!(keys_at(&store, "/k/", base + 4).await, ["/k/a=2"]);
     assert_eq!(keys_at(&store, "/k/", 0).await, ["/k/a=2", "/k/c=1"]);
     let past = RangeRequest {
-        revision: 2,
+        revision: base + 2,
         ..RangeRequest::prefix("/k/")
     };
     let response = store.range(past).await.expect("range");
     assert_eq!(
-        response.revision, 2,
+        response.revision,
+        base + 2,
         "a past read is served at the requested revision"
     );
-    let kv = response.kvs.into_iter().next().expect("/k/a at 2");
-    assert_eq!((kv.create_revision, kv.mod_revision, kv.version), (1, 1, 1));
+    let kv = response.kvs.into_iter().next().expect("/k/a at base + 2");
+    assert_eq!(
+        (kv.create_revision, kv.mod_revision, kv.version),
+        (base + 1, base + 1, 1)
+    );
 }
 
 /// Reads and compactions beyond the current revision fail with `FutureRevision`.
 pub async fn future_revision_is_rejected<S: Store>(store: S) {
-    put(&store, "/a", "1").await;
+    let current = put(&store, "/a", "1").await;
     let read = store
         .range(RangeRequest {
-            revision: 2,
+            revision: current + 1,
             ..RangeRequest::key("/a")
         })
         .await;
@@ -388,20 +431,20 @@ pub async fn future_revision_is_rejected<S: Store>(store: S) {
         matches!(
             read,
             Err(StoreError::FutureRevision {
-                requested: 2,
-                current: 1
-            })
+                requested,
+                current: c,
+            }) if requested == current + 1 && c == current
         ),
         "reading a future revision should fail, got {read:?}"
     );
-    let compact = store.compact(5).await;
+    let compact = store.compact(current + 4).await;
     assert!(
         matches!(
             compact,
             Err(StoreError::FutureRevision {
-                requested: 5,
-                current: 1
-            })
+                requested,
+                current: c,
+            }) if requested == current + 4 && c == current
         ),
         "compacting to a future revision should fail, got {compact:?}"
     );
@@ -411,6 +454,7 @@ pub async fn future_revision_is_rejected<S: Store>(store: S) {
 pub async fn concurrent_writers_get_distinct_gapless_revisions<S: Store>(store: S) {
     const WRITERS: usize = 8;
     const WRITES: usize = 50;
+    let (base, compacted) = revisions(&store).await;
     let store = Arc::new(store);
     let tasks: Vec<_> = (0..WRITERS)
         .map(|w| {
@@ -432,10 +476,10 @@ pub async fn concurrent_writers_get_distinct_gapless_revisions<S: Store>(store: 
     let total = (WRITERS * WRITES) as Revision;
     assert_eq!(
         all,
-        (1..=total).collect::<Vec<_>>(),
+        (base + 1..=base + total).collect::<Vec<_>>(),
         "revisions are distinct and gapless"
     );
-    assert_eq!(revisions(store.as_ref()).await, (total, 0));
+    assert_eq!(revisions(store.as_ref()).await, (base + total, compacted));
     let count = store
         .range(RangeRequest::prefix("/w/"))
         .await

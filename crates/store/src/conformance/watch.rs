@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 
-use super::{delete, get, keys_at, put, value};
+use super::{delete, get, keys_at, put, revisions, value};
 use crate::{
     prefix_end, Event, EventKind, Precondition, RangeRequest, Revision, Store, StoreError,
     WatchStream,
@@ -34,8 +34,9 @@ async fn take_events(stream: &mut WatchStream, n: usize, what: &str) -> Vec<Even
     events
 }
 
-/// A compact description of events: `put /a=v @3 prev=1` (prev: the previous value, if any).
-fn describe(events: &[Event]) -> Vec<String> {
+/// A compact description of events: `put /a=v @3 prev=1`, where 3 is the event's revision less
+/// `base` (the revision the check started at) and prev is the previous value, if any.
+fn describe(events: &[Event], base: Revision) -> Vec<String> {
     events
         .iter()
         .map(|e| {
@@ -49,7 +50,7 @@ fn describe(events: &[Event]) -> Vec<String> {
                 "{kind} {}={} @{} prev={prev}",
                 e.kv.key,
                 text(&e.kv.value),
-                e.kv.mod_revision
+                e.kv.mod_revision - base
             )
         })
         .collect()
@@ -64,38 +65,40 @@ async fn watch<S: Store>(store: &S, prefix: &str, revision: Revision) -> WatchSt
 /// A watch from a past revision replays the history in revision order, with previous values,
 /// then follows live writes.
 pub async fn watch_from_past_revision_replays_then_follows_live<S: Store>(store: S) {
+    let base = revisions(&store).await.0;
     put(&store, "/w/a", "1").await;
     put(&store, "/w/a", "2").await;
     put(&store, "/w/b", "1").await;
-    let mut stream = watch(&store, "/w/", 2).await;
-    let replayed = take_events(&mut stream, 2, "replay from revision 2").await;
+    let mut stream = watch(&store, "/w/", base + 2).await;
+    let replayed = take_events(&mut stream, 2, "replay from the second write").await;
     assert_eq!(
-        describe(&replayed),
+        describe(&replayed, base),
         ["put /w/a=2 @2 prev=1", "put /w/b=1 @3 prev=-"]
     );
     let prev = replayed[0]
         .prev
         .as_ref()
         .expect("the replayed overwrite has a prev");
-    assert_eq!((prev.mod_revision, prev.version), (1, 1));
+    assert_eq!((prev.mod_revision, prev.version), (base + 1, 1));
     assert_eq!(
         (replayed[0].kv.create_revision, replayed[0].kv.version),
-        (1, 2)
+        (base + 1, 2)
     );
     put(&store, "/w/a", "3").await;
     let live = take_events(&mut stream, 1, "live write after the replay").await;
-    assert_eq!(describe(&live), ["put /w/a=3 @4 prev=2"]);
+    assert_eq!(describe(&live, base), ["put /w/a=3 @4 prev=2"]);
 }
 
 /// A watch from revision 0 starts after the current revision.
 pub async fn watch_at_revision_zero_sees_only_new_writes<S: Store>(store: S) {
+    let base = revisions(&store).await.0;
     put(&store, "/w/a", "1").await;
     put(&store, "/w/b", "1").await;
     let mut stream = watch(&store, "/w/", 0).await;
     put(&store, "/w/c", "1").await;
     let events = take_events(&mut stream, 1, "watch from now").await;
     assert_eq!(
-        describe(&events),
+        describe(&events, base),
         ["put /w/c=1 @3 prev=-"],
         "no earlier write is replayed"
     );
@@ -103,6 +106,7 @@ pub async fn watch_at_revision_zero_sees_only_new_writes<S: Store>(store: S) {
 
 /// A watch delivers only keys in its range; an empty `end` watches exactly one key.
 pub async fn watch_only_delivers_keys_in_range<S: Store>(store: S) {
+    let base = revisions(&store).await.0;
     let mut prefix = watch(&store, "/a/", 0).await;
     let single = store.watch("/a/x", "", 0).await;
     let mut single = single.unwrap_or_else(|e| panic!("watching one key failed: {e}"));
@@ -111,31 +115,32 @@ pub async fn watch_only_delivers_keys_in_range<S: Store>(store: S) {
     put(&store, "/a/x", "1").await;
     let events = take_events(&mut prefix, 2, "prefix watch").await;
     assert_eq!(
-        describe(&events),
+        describe(&events, base),
         ["put /a/xy=1 @2 prev=-", "put /a/x=1 @3 prev=-"]
     );
     let events = take_events(&mut single, 1, "single-key watch").await;
-    assert_eq!(describe(&events), ["put /a/x=1 @3 prev=-"]);
+    assert_eq!(describe(&events, base), ["put /a/x=1 @3 prev=-"]);
 }
 
 /// Delete events carry the key, the delete's revision and the deleted value as `prev`, both live
 /// and replayed.
 pub async fn delete_events_carry_prev<S: Store>(store: S) {
+    let base = revisions(&store).await.0;
     put(&store, "/w/a", "1").await;
     let mut live = watch(&store, "/w/", 0).await;
     delete(&store, "/w/a").await;
     let events = take_events(&mut live, 1, "live delete").await;
     assert_eq!(events[0].kind, EventKind::Delete);
-    assert_eq!(describe(&events), ["delete /w/a= @2 prev=1"]);
+    assert_eq!(describe(&events, base), ["delete /w/a= @2 prev=1"]);
     let prev = events[0].prev.as_ref().expect("a delete carries prev");
     assert_eq!(
         (prev.mod_revision, prev.create_revision, prev.version),
-        (1, 1, 1)
+        (base + 1, base + 1, 1)
     );
-    let mut replay = watch(&store, "/w/", 1).await;
+    let mut replay = watch(&store, "/w/", base + 1).await;
     let events = take_events(&mut replay, 2, "replayed delete").await;
     assert_eq!(
-        describe(&events),
+        describe(&events, base),
         ["put /w/a=1 @1 prev=-", "delete /w/a= @2 prev=1"]
     );
 }
@@ -143,6 +148,7 @@ pub async fn delete_events_carry_prev<S: Store>(store: S) {
 /// A watch started while writes are in flight delivers every revision exactly once, in order.
 pub async fn watch_started_during_writes_misses_and_duplicates_nothing<S: Store>(store: S) {
     const WRITES: i64 = 200;
+    let base = revisions(&store).await.0;
     let store = Arc::new(store);
     let writer = {
         let store = Arc::clone(&store);
@@ -152,16 +158,16 @@ pub async fn watch_started_during_writes_misses_and_duplicates_nothing<S: Store>
             }
         })
     };
-    while store.revisions().await.expect("revisions").0 < WRITES / 4 {
+    while store.revisions().await.expect("revisions").0 < base + WRITES / 4 {
         tokio::task::yield_now().await;
     }
-    let mut stream = watch(store.as_ref(), "/w/", 1).await;
+    let mut stream = watch(store.as_ref(), "/w/", base + 1).await;
     let events = take_events(&mut stream, WRITES as usize, "watch during writes").await;
     writer.await.expect("writer task panicked");
     let revisions: Vec<Revision> = events.iter().map(|e| e.kv.mod_revision).collect();
     assert_eq!(
         revisions,
-        (1..=WRITES).collect::<Vec<_>>(),
+        (base + 1..=base + WRITES).collect::<Vec<_>>(),
         "each revision exactly once, in order"
     );
 }
@@ -169,19 +175,21 @@ pub async fn watch_started_during_writes_misses_and_duplicates_nothing<S: Store>
 /// Compaction keeps the newest version of every live key; reads below it and watches at or
 /// below it fail with `Compacted`; later history stays readable and watchable.
 pub async fn compaction_fails_old_reads_and_watches_and_keeps_current_data<S: Store>(store: S) {
+    let base = revisions(&store).await.0;
     put(&store, "/k/a", "1").await;
     put(&store, "/k/a", "2").await;
     put(&store, "/k/b", "1").await;
     delete(&store, "/k/b").await;
     put(&store, "/k/c", "1").await;
+    let compacted = base + 3;
     store
-        .compact(3)
+        .compact(compacted)
         .await
-        .unwrap_or_else(|e| panic!("compacting to 3 failed: {e}"));
-    assert_eq!(store.revisions().await.expect("revisions"), (5, 3));
+        .unwrap_or_else(|e| panic!("compacting to {compacted} failed: {e}"));
+    assert_eq!(revisions(&store).await, (base + 5, compacted));
     let old = store
         .range(RangeRequest {
-            revision: 2,
+            revision: base + 2,
             ..RangeRequest::prefix("/k/")
         })
         .await;
@@ -189,50 +197,50 @@ pub async fn compaction_fails_old_reads_and_watches_and_keeps_current_data<S: St
         matches!(
             old,
             Err(StoreError::Compacted {
-                requested: 2,
-                compacted: 3
-            })
+                requested,
+                compacted: c,
+            }) if requested == base + 2 && c == compacted
         ),
         "a read below the compacted revision fails, got {old:?}"
     );
     assert_eq!(
-        keys_at(&store, "/k/", 3).await,
+        keys_at(&store, "/k/", compacted).await,
         ["/k/a=2", "/k/b=1"],
         "the compacted revision stays readable"
     );
-    assert_eq!(keys_at(&store, "/k/", 4).await, ["/k/a=2"]);
+    assert_eq!(keys_at(&store, "/k/", base + 4).await, ["/k/a=2"]);
     assert_eq!(keys_at(&store, "/k/", 0).await, ["/k/a=2", "/k/c=1"]);
-    for revision in [2, 3] {
+    for revision in [base + 2, compacted] {
         let old = store.watch("/k/", &prefix_end("/k/"), revision).await.err();
         assert!(
-            matches!(old, Some(StoreError::Compacted { compacted: 3, .. })),
+            matches!(old, Some(StoreError::Compacted { compacted: c, .. }) if c == compacted),
             "a watch from {revision} (at or below the compacted revision) fails, got {old:?}"
         );
     }
-    let mut stream = watch(&store, "/k/", 4).await;
+    let mut stream = watch(&store, "/k/", base + 4).await;
     let events = take_events(&mut stream, 2, "watch after compaction").await;
     assert_eq!(
-        describe(&events),
+        describe(&events, base),
         ["delete /k/b= @4 prev=1", "put /k/c=1 @5 prev=-"]
     );
-    for revision in [2, 3] {
+    for revision in [base + 2, compacted] {
         let again = store.compact(revision).await;
         assert!(
-            matches!(again, Err(StoreError::Compacted { compacted: 3, .. })),
+            matches!(again, Err(StoreError::Compacted { compacted: c, .. }) if c == compacted),
             "compacting to {revision} again fails, got {again:?}"
         );
     }
     let cas = store
-        .put("/k/a", value("3"), Precondition::ModRevision(2))
+        .put("/k/a", value("3"), Precondition::ModRevision(base + 2))
         .await;
     assert!(
-        matches!(cas, Ok(crate::WriteOutcome::Applied { revision: 6, .. })),
+        matches!(cas, Ok(crate::WriteOutcome::Applied { revision, .. }) if revision == base + 6),
         "a key's mod revision stays usable after compaction, got {cas:?}"
     );
     let kv = get(&store, "/k/a").await.expect("/k/a exists");
     assert_eq!(
         (kv.create_revision, kv.version),
-        (1, 3),
+        (base + 1, 3),
         "compaction keeps create_revision and version"
     );
 }

@@ -7,8 +7,12 @@
 //! directory, creates `wal-(g+1).log`, syncs the directory, and only then removes older files.
 //! Recovery loads the newest snapshot and replays every log in generation order, skipping what
 //! the snapshot already holds, so a crash between any two of those steps loses nothing.
+//!
+//! `LOCK` is held with an exclusive advisory lock (`flock`) for as long as a store has the
+//! directory open, so a second store, in this process or another, refuses to open it. The
+//! kernel releases the lock when the holder exits, however it exits.
 
-use std::fs;
+use std::fs::{self, File, TryLockError};
 use std::path::{Path, PathBuf};
 
 use super::index::{Index, Op};
@@ -17,6 +21,7 @@ use super::wal::{self, WalWriter};
 use crate::StoreError;
 
 const TMP_SNAPSHOT: &str = "snapshot.tmp";
+const LOCK: &str = "LOCK";
 
 fn snapshot_path(dir: &Path, generation: u64) -> PathBuf {
     dir.join(format!("snapshot-{generation:020}.snap"))
@@ -28,6 +33,30 @@ fn wal_path(dir: &Path, generation: u64) -> PathBuf {
 
 fn io_error(operation: &'static str) -> impl FnOnce(std::io::Error) -> StoreError {
     move |source| StoreError::Io { operation, source }
+}
+
+/// Creates `dir` if missing and takes its lock; the lock lasts as long as the returned file.
+///
+/// # Errors
+/// [`StoreError::Locked`] when another store holds it, [`StoreError::Io`] when the directory or
+/// the lock file cannot be created or locked.
+pub(crate) fn lock(dir: &Path) -> Result<File, StoreError> {
+    fs::create_dir_all(dir).map_err(io_error("creating the data directory"))?;
+    let path = dir.join(LOCK);
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io_error("opening the lock file"))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(StoreError::Locked { path }),
+        Err(TryLockError::Error(source)) => Err(StoreError::Io {
+            operation: "locking the data directory",
+            source,
+        }),
+    }
 }
 
 /// The snapshot and log files present, each sorted by generation.

@@ -101,6 +101,8 @@ pub struct EmbeddedStore {
     shared: Arc<Shared>,
     commands: mpsc::Sender<Command>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// The data directory's lock, released by [`EmbeddedStore::close`].
+    lock: Mutex<Option<std::fs::File>>,
     options: EmbeddedOptions,
     dir: PathBuf,
 }
@@ -119,9 +121,13 @@ impl EmbeddedStore {
     /// This is synchronous and does blocking file I/O (it replays the log); from async code on a
     /// busy runtime, call it inside `tokio::task::spawn_blocking`.
     ///
+    /// The store holds the directory's `LOCK` file locked until it is closed or dropped.
+    ///
     /// # Errors
-    /// [`StoreError::Io`] when the directory cannot be read or written, [`StoreError::Corrupt`]
-    /// when its files are damaged (other than a torn last log record, which is dropped).
+    /// [`StoreError::Locked`] when another store (in this or another process) has the directory
+    /// open, [`StoreError::Io`] when the directory cannot be read or written,
+    /// [`StoreError::Corrupt`] when its files are damaged (other than a torn last log record,
+    /// which is dropped).
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         Self::open_with(dir, EmbeddedOptions::default())
     }
@@ -131,6 +137,7 @@ impl EmbeddedStore {
     /// # Errors
     /// As [`EmbeddedStore::open`], and [`StoreError::Io`] when the writer thread cannot start.
     pub fn open_with(dir: &Path, options: EmbeddedOptions) -> Result<Self, StoreError> {
+        let lock = files::lock(dir)?;
         let recovered = files::recover(dir)?;
         let shared = Arc::new(Shared {
             index: RwLock::new(recovered.index),
@@ -160,13 +167,15 @@ impl EmbeddedStore {
             shared,
             commands,
             writer: Mutex::new(Some(handle)),
+            lock: Mutex::new(Some(lock)),
             options,
             dir: dir.to_path_buf(),
         })
     }
 
-    /// Stops the writer after the writes already sent to it, and ends every watch with
-    /// [`StoreError::Closed`]. Later calls fail with [`StoreError::Closed`]. Idempotent.
+    /// Stops the writer after the writes already sent to it, ends every watch with
+    /// [`StoreError::Closed`], and releases the directory's lock. Later calls fail with
+    /// [`StoreError::Closed`]. Idempotent.
     ///
     /// Blocks until the writer thread has exited: at most one commit group (and a checkpoint, if
     /// one was due) away.
@@ -185,6 +194,13 @@ impl EmbeddedStore {
         }
         self.shared.closed.store(true, Ordering::Release);
         self.shared.watchers.close();
+        // The writer has exited: nothing touches the directory any more.
+        drop(
+            self.lock
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
     }
 
     /// The number of live watchers (for tests and metrics).
