@@ -4,6 +4,7 @@
 
 mod support;
 
+mod acceptance;
 mod api_errors;
 mod durability;
 mod kubectl_basics;

@@ -101,6 +101,7 @@ fn columns(columns: &'static [table::Column]) -> Hooks {
 /// Every built-in resource type, in discovery order.
 pub fn all() -> Vec<Arc<ResourceType>> {
     use crate::strategy::defaults as d;
+    use crate::strategy::validation as v;
     let all = &["all"];
     vec![
         // core/v1
@@ -121,6 +122,7 @@ pub fn all() -> Vec<Arc<ResourceType>> {
             STATUS,
             Hooks {
                 defaults: d::pod,
+                validate: v::pod,
                 columns: table::POD,
                 ..Hooks::default()
             },
@@ -131,19 +133,29 @@ pub fn all() -> Vec<Arc<ResourceType>> {
             STATUS,
             Hooks {
                 defaults: d::service,
+                validate: v::service,
                 name_rule: NameRule::Label1035,
                 columns: table::SERVICE,
                 ..Hooks::default()
             },
         ),
         builtin::<core::Endpoints>(&["ep"], &[], NONE, columns(table::ENDPOINTS)),
-        builtin::<core::ConfigMap>(&["cm"], &[], NONE, columns(table::CONFIG_MAP)),
+        builtin::<core::ConfigMap>(
+            &["cm"],
+            &[],
+            NONE,
+            Hooks {
+                validate: v::data_keys,
+                ..columns(table::CONFIG_MAP)
+            },
+        ),
         builtin::<core::Secret>(
             &[],
             &[],
             NONE,
             Hooks {
                 defaults: d::secret,
+                validate: v::data_keys,
                 columns: table::SECRET,
                 ..Hooks::default()
             },
@@ -191,6 +203,7 @@ pub fn all() -> Vec<Arc<ResourceType>> {
             SCALE,
             Hooks {
                 defaults: d::deployment,
+                validate: v::workload,
                 columns: table::DEPLOYMENT,
                 ..Hooks::default()
             },
@@ -201,6 +214,7 @@ pub fn all() -> Vec<Arc<ResourceType>> {
             SCALE,
             Hooks {
                 defaults: d::replica_set,
+                validate: v::workload,
                 columns: table::REPLICA_SET,
                 ..Hooks::default()
             },
@@ -211,6 +225,7 @@ pub fn all() -> Vec<Arc<ResourceType>> {
             STATUS,
             Hooks {
                 defaults: d::daemon_set,
+                validate: v::workload,
                 columns: table::DAEMON_SET,
                 ..Hooks::default()
             },
@@ -221,6 +236,7 @@ pub fn all() -> Vec<Arc<ResourceType>> {
             SCALE,
             Hooks {
                 defaults: d::stateful_set,
+                validate: v::workload,
                 columns: table::STATEFUL_SET,
                 ..Hooks::default()
             },
@@ -233,6 +249,7 @@ pub fn all() -> Vec<Arc<ResourceType>> {
             STATUS,
             Hooks {
                 defaults: d::job,
+                validate: v::job,
                 columns: table::JOB,
                 ..Hooks::default()
             },

@@ -1,5 +1,6 @@
 //! Upstream's defaulting for the built-in types, applied to JSON objects.
 
+use base64::Engine;
 use serde_json::{json, Map, Value};
 
 /// Sets `obj[key] = value` when the key is missing or null. Creates intermediate objects.
@@ -288,6 +289,28 @@ pub fn namespace(obj: &mut Value) {
 /// Secret defaults.
 pub fn secret(obj: &mut Value) {
     or_insert(obj, &["type"], json!("Opaque"));
+    // `stringData` is write-only: its entries land in `data`, base64-encoded, taking precedence.
+    let Some(Value::Object(plain)) = obj.as_object_mut().and_then(|m| m.remove("stringData"))
+    else {
+        return;
+    };
+    if let Some(map) = obj.as_object_mut() {
+        let data = map
+            .entry("data")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !data.is_object() {
+            *data = Value::Object(Map::new());
+        }
+        if let Some(data) = data.as_object_mut() {
+            for (k, v) in plain {
+                let text = v.as_str().unwrap_or_default();
+                data.insert(
+                    k,
+                    json!(base64::engine::general_purpose::STANDARD.encode(text)),
+                );
+            }
+        }
+    }
 }
 
 /// PersistentVolumeClaim defaults.
@@ -350,6 +373,16 @@ mod tests {
         assert_eq!(
             d.pointer("/spec/template/spec/containers/0/imagePullPolicy"),
             Some(&json!("IfNotPresent"))
+        );
+    }
+
+    #[test]
+    fn secret_string_data_is_folded_into_data() {
+        let mut s = json!({"stringData": {"p": "hunter2"}, "data": {"q": "eA=="}});
+        secret(&mut s);
+        assert_eq!(
+            s,
+            json!({"data": {"q": "eA==", "p": "aHVudGVyMg=="}, "type": "Opaque"})
         );
     }
 

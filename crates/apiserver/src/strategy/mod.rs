@@ -7,6 +7,7 @@ mod names;
 mod scale;
 mod schema;
 mod typed;
+pub mod validation;
 
 pub use names::NameRule;
 pub use scale::ScalePaths;

@@ -33,6 +33,11 @@ impl NameRule {
     }
 }
 
+/// Whether `s` is an RFC 1123 label.
+pub fn is_dns_label(s: &str) -> bool {
+    is_label(s)
+}
+
 fn is_label(s: &str) -> bool {
     let bytes = s.as_bytes();
     !bytes.is_empty()
