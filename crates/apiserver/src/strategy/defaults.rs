@@ -139,24 +139,29 @@ fn template_spec(obj: &mut Value) {
     }
 }
 
+/// Defaults `spec.<field>.type` to RollingUpdate and, when it is, the `rollingUpdate` fields.
+fn rolling_update(obj: &mut Value, field: &str, params: &[(&str, Value)]) {
+    or_insert(obj, &["spec", field, "type"], json!("RollingUpdate"));
+    let kind = obj
+        .pointer(&format!("/spec/{field}/type"))
+        .and_then(Value::as_str);
+    if kind == Some("RollingUpdate") {
+        for (name, value) in params {
+            or_insert(obj, &["spec", field, "rollingUpdate", name], value.clone());
+        }
+    }
+}
+
 /// Deployment defaults.
 pub fn deployment(obj: &mut Value) {
     or_insert(obj, &["spec", "replicas"], json!(1));
     or_insert(obj, &["spec", "revisionHistoryLimit"], json!(10));
     or_insert(obj, &["spec", "progressDeadlineSeconds"], json!(600));
-    or_insert(obj, &["spec", "strategy", "type"], json!("RollingUpdate"));
-    if obj.pointer("/spec/strategy/type").and_then(Value::as_str) == Some("RollingUpdate") {
-        or_insert(
-            obj,
-            &["spec", "strategy", "rollingUpdate", "maxUnavailable"],
-            json!("25%"),
-        );
-        or_insert(
-            obj,
-            &["spec", "strategy", "rollingUpdate", "maxSurge"],
-            json!("25%"),
-        );
-    }
+    rolling_update(
+        obj,
+        "strategy",
+        &[("maxUnavailable", json!("25%")), ("maxSurge", json!("25%"))],
+    );
     template_spec(obj);
 }
 
@@ -169,27 +174,11 @@ pub fn replica_set(obj: &mut Value) {
 /// DaemonSet defaults.
 pub fn daemon_set(obj: &mut Value) {
     or_insert(obj, &["spec", "revisionHistoryLimit"], json!(10));
-    or_insert(
+    rolling_update(
         obj,
-        &["spec", "updateStrategy", "type"],
-        json!("RollingUpdate"),
+        "updateStrategy",
+        &[("maxUnavailable", json!(1)), ("maxSurge", json!(0))],
     );
-    if obj
-        .pointer("/spec/updateStrategy/type")
-        .and_then(Value::as_str)
-        == Some("RollingUpdate")
-    {
-        or_insert(
-            obj,
-            &["spec", "updateStrategy", "rollingUpdate", "maxUnavailable"],
-            json!(1),
-        );
-        or_insert(
-            obj,
-            &["spec", "updateStrategy", "rollingUpdate", "maxSurge"],
-            json!(0),
-        );
-    }
     template_spec(obj);
 }
 
@@ -198,26 +187,11 @@ pub fn stateful_set(obj: &mut Value) {
     or_insert(obj, &["spec", "replicas"], json!(1));
     or_insert(obj, &["spec", "podManagementPolicy"], json!("OrderedReady"));
     or_insert(obj, &["spec", "revisionHistoryLimit"], json!(10));
-    or_insert(
-        obj,
-        &["spec", "updateStrategy", "type"],
-        json!("RollingUpdate"),
-    );
-    if obj
-        .pointer("/spec/updateStrategy/type")
-        .and_then(Value::as_str)
-        == Some("RollingUpdate")
-    {
-        or_insert(
-            obj,
-            &["spec", "updateStrategy", "rollingUpdate", "partition"],
-            json!(0),
-        );
-    }
+    rolling_update(obj, "updateStrategy", &[("partition", json!(0))]);
     or_insert(
         obj,
         &["spec", "persistentVolumeClaimRetentionPolicy"],
-        json!({"whenDeleted":"Retain","whenScaled":"Retain"}),
+        json!({"whenDeleted": "Retain", "whenScaled": "Retain"}),
     );
     template_spec(obj);
 }
