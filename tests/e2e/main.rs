@@ -6,5 +6,8 @@ mod support;
 
 mod api_errors;
 mod durability;
+mod kube_client;
 mod kubectl_basics;
+mod kubectl_crds_and_auth;
+mod python_client;
 mod services;
