@@ -7,5 +7,8 @@ mod support;
 mod acceptance;
 mod api_errors;
 mod durability;
+mod kube_client;
 mod kubectl_basics;
+mod kubectl_crds_and_auth;
+mod python_client;
 mod services;

@@ -366,3 +366,95 @@ async fn a_crd_serves_its_custom_resources_until_it_is_deleted_with_them() {
     let _ = tasks.await;
     store.close();
 }
+
+/// The component schema and PATCH parameters of `kind` in the served document of `gv`.
+async fn published(app: &Router, gv: &str, definition: &str) -> (Value, Vec<String>) {
+    let doc = call(app, Method::GET, &format!("/openapi/v3/{gv}"), Value::Null)
+        .await
+        .body;
+    let schema = doc["components"]["schemas"][definition].clone();
+    let gvk = schema["x-kubernetes-group-version-kind"].clone();
+    let patch_parameters = doc["paths"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(_, item)| item.get("patch"))
+        .filter(|op| op["x-kubernetes-group-version-kind"] == gvk[0])
+        .flat_map(|op| op["parameters"].as_array().cloned().unwrap_or_default())
+        .filter_map(|p| p["name"].as_str().map(str::to_owned))
+        .collect();
+    (schema, patch_parameters)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crds_schema_is_published_in_openapi_v3_and_follows_its_changes() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let store: Arc<dyn Store> =
+        Arc::new(EmbeddedStore::open(dir.path()).unwrap_or_else(|e| panic!("{e}")));
+    let shutdown = CancellationToken::new();
+    let (api, tasks) = ApiServer::start(
+        store,
+        ApiConfig::default(),
+        Authenticator::default(),
+        shutdown.clone(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let app = api.router();
+
+    // The CRD kind itself is published, PATCH with fieldValidation included.
+    let (schema, parameters) = published(
+        &app,
+        "apis/apiextensions.k8s.io/v1",
+        "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition",
+    )
+    .await;
+    assert!(schema.is_object());
+    assert!(parameters.contains(&"fieldValidation".to_owned()));
+
+    assert_eq!(
+        call(&app, Method::POST, CRD, crontab_crd()).await.status,
+        StatusCode::CREATED
+    );
+    let definition = "com.example.stable.v1.CronTab";
+    let gv = "apis/stable.example.com/v1";
+    assert!(eventually(|| async { published(&app, gv, definition).await.0.is_object() }).await);
+    let (schema, parameters) = published(&app, gv, definition).await;
+    assert_eq!(
+        schema["x-kubernetes-group-version-kind"],
+        json!([{"group": "stable.example.com", "kind": "CronTab", "version": "v1"}])
+    );
+    assert_eq!(
+        schema["properties"]["spec"]["properties"]["cronSpec"],
+        json!({"type": "string"})
+    );
+    assert_eq!(schema["properties"]["apiVersion"]["type"], json!("string"));
+    assert!(schema["properties"]["metadata"]
+        .to_string()
+        .contains("#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"));
+    assert!(parameters.contains(&"fieldValidation".to_owned()));
+
+    // A change to the CRD's schema shows in the next document.
+    let mut changed = crontab_crd();
+    changed["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+        ["properties"]["image"] = json!({"type": "string"});
+    let reply = send(
+        &app,
+        Method::PATCH,
+        &format!("{CRD}/crontabs.stable.example.com"),
+        "application/merge-patch+json",
+        json!({"spec": {"versions": changed["spec"]["versions"]}}),
+        "application/json",
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    let image_published = eventually(|| async {
+        let (schema, _) = published(&app, gv, definition).await;
+        schema["properties"]["spec"]["properties"]["image"] == json!({"type": "string"})
+    })
+    .await;
+    assert!(image_published);
+
+    shutdown.cancel();
+    let _ = tasks.await;
+}

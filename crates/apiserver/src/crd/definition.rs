@@ -9,7 +9,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
 use serde_json::Value;
 
 use super::schema::{CompileError, Schema};
-use super::strategy::CustomResourceStrategy;
+use super::strategy::{CustomResourceStrategy, PublishedSchema};
 use super::table::PrinterColumn;
 use crate::registry::{ResourceType, Subresources};
 use crate::strategy::ScalePaths;
@@ -80,14 +80,17 @@ fn resource_type(
     names: &CustomResourceDefinitionNames,
     version: &CustomResourceDefinitionVersion,
 ) -> Result<ResourceType, CompileError> {
-    let schema = match version
+    let props = version
         .schema
         .as_ref()
-        .and_then(|s| s.open_api_v3_schema.as_ref())
-    {
+        .and_then(|s| s.open_api_v3_schema.as_ref());
+    let schema = match props {
         Some(props) => Some(Arc::new(Schema::compile(props, "openAPIV3Schema")?)),
         None => None,
     };
+    let published = props
+        .and_then(|p| serde_json::to_value(p).ok())
+        .map(|p| PublishedSchema::new(&crd.spec.group, &version.name, &names.kind, p));
     let subresources = version.subresources.as_ref();
     let scale = subresources
         .and_then(|s| s.scale.as_ref())
@@ -130,6 +133,7 @@ fn resource_type(
             columns,
             scale,
             status_subresource: status,
+            published,
         }),
     })
 }

@@ -125,4 +125,8 @@ impl Strategy for DefinitionStrategy {
     fn drops_status_on_create(&self) -> bool {
         self.inner.drops_status_on_create()
     }
+
+    fn json_schema(&self, generator: &mut schemars::SchemaGenerator) -> Option<String> {
+        self.inner.json_schema(generator)
+    }
 }

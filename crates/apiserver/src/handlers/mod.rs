@@ -5,6 +5,7 @@ mod delete;
 mod lifecycle;
 mod read;
 pub mod request;
+mod review;
 mod watch;
 mod write;
 
@@ -138,6 +139,10 @@ async fn route(state: &Arc<ApiState>, request: Request) -> Result<Response, ApiE
         query,
         headers: parts.headers,
     };
+    if let Some(answer) = ctx.rt.strategy.review() {
+        let user = parts.extensions.get::<crate::auth::User>();
+        return review::serve(&ctx, answer, &parts.method, &body, user).await;
+    }
     let sub = ctx.path.subresource.clone();
     let has_name = ctx.path.name.is_some();
     match (&parts.method, has_name, sub.as_deref()) {

@@ -3,17 +3,18 @@
 use std::sync::Arc;
 
 use k8s_openapi::api::{
-    apps::v1 as apps, autoscaling::v2 as autoscaling, batch::v1 as batch,
-    coordination::v1 as coordination, core::v1 as core, discovery::v1 as discovery,
-    networking::v1 as networking, policy::v1 as policy, rbac::v1 as rbac,
-    scheduling::v1 as scheduling, storage::v1 as storage,
+    apps::v1 as apps, authentication::v1 as authentication, authorization::v1 as authorization,
+    autoscaling::v2 as autoscaling, batch::v1 as batch, coordination::v1 as coordination,
+    core::v1 as core, discovery::v1 as discovery, networking::v1 as networking,
+    policy::v1 as policy, rbac::v1 as rbac, scheduling::v1 as scheduling, storage::v1 as storage,
 };
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{ResourceType, Subresources};
-use crate::strategy::{typed, Hooks, NameRule};
+use crate::strategy::review::{self as reviews, Review, ReviewStrategy};
+use crate::strategy::{typed, Hooks, NameRule, Strategy};
 use crate::table;
 
 /// Maps a k8s-openapi scope type to "is namespaced".
@@ -68,6 +69,33 @@ where
     K: k8s_openapi::Resource + DeserializeOwned + Serialize + schemars::JsonSchema + 'static,
     K::Scope: ScopeFlag,
 {
+    let strategy = Arc::new(typed::<K>(Hooks {
+        generation: GENERATION_KINDS.contains(&K::KIND),
+        ..hooks
+    }));
+    resource::<K>(short_names, categories, subresources, strategy)
+}
+
+/// A create-only kind answered by `review` and never stored.
+fn review<K>(hooks: Hooks, review: impl Review + 'static) -> Arc<ResourceType>
+where
+    K: k8s_openapi::Resource + DeserializeOwned + Serialize + schemars::JsonSchema + 'static,
+    K::Scope: ScopeFlag,
+{
+    let strategy = Arc::new(ReviewStrategy::new(typed::<K>(hooks), review));
+    resource::<K>(&[], &[], NONE, strategy)
+}
+
+fn resource<K>(
+    short_names: &[&str],
+    categories: &[&str],
+    subresources: Subresources,
+    strategy: Arc<dyn Strategy>,
+) -> Arc<ResourceType>
+where
+    K: k8s_openapi::Resource,
+    K::Scope: ScopeFlag,
+{
     let storage_prefix = if K::GROUP.is_empty() {
         format!("/registry/{}", K::URL_PATH_SEGMENT)
     } else {
@@ -84,10 +112,7 @@ where
         categories: categories.iter().map(|s| (*s).to_owned()).collect(),
         subresources,
         storage_prefix,
-        strategy: Arc::new(typed::<K>(Hooks {
-            generation: GENERATION_KINDS.contains(&K::KIND),
-            ..hooks
-        })),
+        strategy,
     })
 }
 
@@ -338,6 +363,19 @@ pub fn all() -> Vec<Arc<ResourceType>> {
             &["api-extensions"],
             STATUS,
             columns(table::DEFAULT_COLUMNS),
+        ),
+        // authentication.k8s.io/v1 and authorization.k8s.io/v1: answered, never stored
+        review::<authentication::SelfSubjectReview>(Hooks::default(), reviews::SelfSubjectReview),
+        review::<authorization::SelfSubjectAccessReview>(
+            Hooks {
+                validate: reviews::validate_access_review,
+                ..Hooks::default()
+            },
+            reviews::SelfSubjectAccessReview,
+        ),
+        review::<authorization::SelfSubjectRulesReview>(
+            Hooks::default(),
+            reviews::SelfSubjectRulesReview,
         ),
     ]
 }

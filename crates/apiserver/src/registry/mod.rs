@@ -87,8 +87,12 @@ impl ResourceType {
         crate::error::gr(&self.group, &self.plural)
     }
 
-    /// The verbs served on the main resource.
+    /// The verbs served on the main resource: only `create` for kinds that are answered and
+    /// never stored (see [`Strategy::review`]).
     pub fn verbs(&self) -> &'static [&'static str] {
+        if self.strategy.review().is_some() {
+            return &["create"];
+        }
         &[
             "create",
             "delete",

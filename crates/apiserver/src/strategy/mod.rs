@@ -4,15 +4,17 @@
 
 pub mod defaults;
 mod names;
+pub mod review;
 mod scale;
 mod schema;
 mod typed;
 pub mod validation;
 
 pub use names::NameRule;
+pub use review::{Review, ReviewStrategy};
 pub use scale::ScalePaths;
 pub use schema::{check_typed, Checked, SchemaProblem};
-pub use typed::{typed, Hooks};
+pub use typed::{typed, Hooks, Typed};
 
 use serde_json::Value;
 
@@ -67,5 +69,11 @@ pub trait Strategy: Send + Sync {
     /// subresource) rather than replaced by the server's initial status (built-in kinds).
     fn drops_status_on_create(&self) -> bool {
         false
+    }
+
+    /// For create-only kinds that are answered and never stored (SelfSubjectReview and the
+    /// access reviews), what computes the answer; `None` for every stored kind.
+    fn review(&self) -> Option<&dyn Review> {
+        None
     }
 }
