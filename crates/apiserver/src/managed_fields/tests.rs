@@ -336,3 +336,51 @@ fn manager_defaults_to_the_user_agent_product() {
     assert_eq!(manager_name(Some("mine"), ua).ok().as_deref(), Some("mine"));
     assert!(manager_name(Some(&"x".repeat(129)), ua).is_err());
 }
+
+#[test]
+fn status_writes_own_only_status_and_reset_clears_entries() {
+    let defs = definitions();
+    let schema = PatchSchema::new(&defs, "Deployment");
+    let main = super::FieldManager::new(
+        "creator".into(),
+        "apps/v1".into(),
+        "",
+        Scope::AllButStatus,
+        schema,
+    );
+    let mut created = deployment(2, json!({"app": "web"}));
+    main.track_update(None, &mut created);
+    let status = super::FieldManager::new(
+        "ctrl".into(),
+        "apps/v1".into(),
+        "status",
+        Scope::OnlyStatus,
+        schema,
+    );
+    let mut reported = created.clone();
+    reported["status"] = json!({"replicas": 2});
+    reported["metadata"]["managedFields"] = json!([]);
+    status.track_update(Some(&created), &mut reported);
+    let managed = entries::decode(&reported).unwrap_or_default();
+    assert_eq!(
+        managed.len(),
+        2,
+        "stored entries survive an empty list: {managed:?}"
+    );
+    assert_eq!(
+        owned(&managed, "ctrl"),
+        json!({"f:status": {"f:replicas": {}}})
+    );
+    assert_eq!(managed[1].subresource, "status");
+
+    let mut reset = reported.clone();
+    reset["metadata"]["managedFields"] = json!([{}]);
+    reset["spec"]["replicas"] = json!(3);
+    main.track_update(Some(&reported), &mut reset);
+    let managed = entries::decode(&reset).unwrap_or_default();
+    assert_eq!(managed.len(), 1);
+    assert_eq!(
+        owned(&managed, "creator"),
+        json!({"f:spec": {"f:replicas": {}}})
+    );
+}

@@ -6,6 +6,8 @@
 //! `x-kubernetes-map-type: atomic`. Where there is no schema, objects are maps (every key is its
 //! own field) and lists are atomic.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde_json::{Map, Value};
 
 use super::fieldset::{key_element, FieldSet, PathElement};
@@ -224,9 +226,9 @@ fn compare_maps(
 }
 
 /// Compares two lists item by item; `false` when they are to be compared as one value.
-fn compare_lists(
-    old: Option<&Value>,
-    new: Option<&Value>,
+fn compare_lists<'a>(
+    old: Option<&'a Value>,
+    new: Option<&'a Value>,
     schema: &PatchSchema<'_>,
     path: &mut Vec<PathElement>,
     out: &mut Comparison,
@@ -243,27 +245,24 @@ fn compare_lists(
     if kind == ListKind::Atomic || (old.is_empty() && new.is_empty()) {
         return false;
     }
-    let keyed = |items: &'_ [Value]| -> Vec<(PathElement, Value)> {
-        items
-            .iter()
-            .filter_map(|item| item_element(&kind, item).map(|pe| (pe, item.clone())))
-            .collect()
+    // Items by key; the first of duplicates wins, as upstream compares them.
+    let keyed = |items: &'a [Value]| {
+        let mut map: BTreeMap<PathElement, &'a Value> = BTreeMap::new();
+        for item in items {
+            if let Some(pe) = item_element(&kind, item) {
+                map.entry(pe).or_insert(item);
+            }
+        }
+        map
     };
     let (old_items, new_items) = (keyed(old), keyed(new));
-    let find = |items: &[(PathElement, Value)], pe: &PathElement| {
-        items.iter().find(|(p, _)| p == pe).map(|(_, v)| v.clone())
-    };
-    let mut seen: Vec<&PathElement> = Vec::new();
     let item_schema = schema.items();
-    for (pe, _) in old_items.iter().chain(new_items.iter()) {
-        if seen.contains(&pe) {
-            continue;
-        }
-        seen.push(pe);
-        let (a, b) = (find(&old_items, pe), find(&new_items, pe));
+    let keys: BTreeSet<&PathElement> = old_items.keys().chain(new_items.keys()).collect();
+    for pe in keys {
+        let (a, b) = (old_items.get(pe).copied(), new_items.get(pe).copied());
         path.push(pe.clone());
-        walk_compare(a.as_ref(), b.as_ref(), &item_schema, path, out);
-        match (&a, &b) {
+        walk_compare(a, b, &item_schema, path, out);
+        match (a, b) {
             (None, Some(_)) => out.added.insert(path),
             (Some(_), None) => out.removed.insert(path),
             _ => {}
