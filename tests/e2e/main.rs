@@ -11,4 +11,5 @@ mod kube_client;
 mod kubectl_basics;
 mod kubectl_crds_and_auth;
 mod python_client;
+mod server_side_apply;
 mod services;

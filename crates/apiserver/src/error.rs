@@ -124,6 +124,14 @@ pub enum ApiError {
         /// Why.
         detail: String,
     },
+    /// 409: a server-side apply would change fields other managers own.
+    #[error("{message}")]
+    ApplyConflict {
+        /// Upstream's summary (`Apply failed with 1 conflict: …`).
+        message: String,
+        /// One `FieldManagerConflict` cause per field.
+        causes: Vec<Cause>,
+    },
     /// 422: the object failed validation.
     #[error("{kind}{group_suffix} \"{name}\" is invalid: {summary}", group_suffix = group_suffix(.group), summary = summarize(.causes))]
     Invalid {
@@ -231,7 +239,9 @@ impl ApiError {
     pub fn code(&self) -> StatusCode {
         match self {
             ApiError::NotFound { .. } | ApiError::NoRoute => StatusCode::NOT_FOUND,
-            ApiError::AlreadyExists { .. } | ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::AlreadyExists { .. }
+            | ApiError::Conflict { .. }
+            | ApiError::ApplyConflict { .. } => StatusCode::CONFLICT,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -253,7 +263,7 @@ impl ApiError {
         match self {
             ApiError::NotFound { .. } | ApiError::NoRoute => "NotFound",
             ApiError::AlreadyExists { .. } => "AlreadyExists",
-            ApiError::Conflict { .. } => "Conflict",
+            ApiError::Conflict { .. } | ApiError::ApplyConflict { .. } => "Conflict",
             ApiError::Invalid { .. } => "Invalid",
             ApiError::BadRequest(_) => "BadRequest",
             ApiError::Unauthorized => "Unauthorized",
@@ -298,6 +308,11 @@ impl ApiError {
             | ApiError::AlreadyExists { resource, name }
             | ApiError::Conflict { resource, name, .. } => Some(json!({
                 "name": name, "group": resource.group, "kind": resource.resource,
+            })),
+            ApiError::ApplyConflict { causes, .. } => Some(json!({
+                "causes": causes.iter().map(|c| json!({
+                    "reason": c.reason, "message": c.message, "field": c.field,
+                })).collect::<Vec<_>>(),
             })),
             ApiError::Invalid {
                 kind,

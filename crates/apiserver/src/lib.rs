@@ -13,6 +13,7 @@ pub mod crd;
 pub mod discovery;
 pub mod error;
 pub mod handlers;
+pub mod managed_fields;
 pub mod meta;
 pub mod openapi;
 pub mod patch;

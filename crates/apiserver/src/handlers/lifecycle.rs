@@ -17,6 +17,16 @@ pub enum Part {
     Status,
 }
 
+impl Part {
+    /// The subresource name managed fields record ("" for the main resource).
+    pub fn subresource(self) -> &'static str {
+        match self {
+            Part::Main => "",
+            Part::Status => "status",
+        }
+    }
+}
+
 /// Metadata fields only the server sets.
 const SYSTEM_FIELDS: &[&str] = &[
     "uid",

@@ -10,6 +10,7 @@ use super::read::{object_response, scale_of};
 use super::request::{body_format, decode_body, representation, respond, yaml_to_json};
 use super::Ctx;
 use crate::error::{ApiError, Cause};
+use crate::managed_fields;
 use crate::meta;
 use crate::patch::strategic::PatchSchema;
 use crate::patch::{self, PatchType};
@@ -23,15 +24,26 @@ const MAX_RETRIES: usize = 16;
 /// POST of a new object.
 pub(crate) async fn create(ctx: &Ctx<'_>, body: &Bytes) -> Result<Response, ApiError> {
     let mut obj = decode_body(body_format(&ctx.headers)?, body)?;
-    create_object(ctx, &mut obj).await
+    create_object(ctx, &mut obj, None).await
 }
 
-async fn create_object(ctx: &Ctx<'_>, obj: &mut Value) -> Result<Response, ApiError> {
+/// Creates `obj`; `applied` is the configuration when a server-side apply creates it.
+async fn create_object(
+    ctx: &Ctx<'_>,
+    obj: &mut Value,
+    applied: Option<&Value>,
+) -> Result<Response, ApiError> {
     let warnings = lifecycle::check_shape(ctx, obj)?;
     if ctx.rt.namespaced {
         ensure_namespace_open(ctx).await?;
     }
     lifecycle::prepare_create(ctx, obj)?;
+    let model = ctx.state.registry.openapi();
+    let fields = managed_fields::for_request(ctx, &model, "")?;
+    match applied {
+        Some(config) => fields.track_apply_create(config, obj)?,
+        None => fields.track_update(None, obj),
+    }
     if ctx.query.dry_run()? {
         return Ok(object_response(ctx, StatusCode::CREATED, obj, &warnings));
     }
@@ -204,8 +216,12 @@ pub(crate) async fn update(ctx: &Ctx<'_>, body: &Bytes, part: Part) -> Result<Re
         ));
     }
     let pinned = resource_version_of(&obj)?;
+    let model = ctx.state.registry.openapi();
+    let fields = managed_fields::for_request(ctx, &model, part.subresource())?;
     let stored = guaranteed_update(ctx, pinned, |old| {
-        lifecycle::prepare_update(ctx, part, obj.clone(), &old.object)
+        let mut new = lifecycle::prepare_update(ctx, part, obj.clone(), &old.object)?;
+        fields.track_update(Some(&old.object), &mut new);
+        Ok(new)
     })
     .await?;
     Ok(object_response(ctx, StatusCode::OK, &stored, &warnings))
@@ -246,15 +262,16 @@ fn apply_patch(
 /// PATCH of an object or its status.
 pub(crate) async fn patch(ctx: &Ctx<'_>, body: &Bytes, part: Part) -> Result<Response, ApiError> {
     let (kind, patch_value) = parse_patch(ctx, body)?;
+    let force = managed_fields::apply_force(ctx, kind == PatchType::Apply)?;
     if kind == PatchType::Apply
         && part == Part::Main
         && ctx.state.objects.get(&ctx.key()).await?.is_none()
     {
-        let mut obj = patch_value;
+        let mut obj = patch_value.clone();
         if ctx.rt.namespaced && meta::namespace(&obj).is_empty() {
             meta::set_meta(&mut obj, "namespace", json!(ctx.namespace()));
         }
-        return create_object(ctx, &mut obj).await;
+        return create_object(ctx, &mut obj, Some(&patch_value)).await;
     }
     let pinned = if kind == PatchType::Json {
         None
@@ -262,16 +279,23 @@ pub(crate) async fn patch(ctx: &Ctx<'_>, body: &Bytes, part: Part) -> Result<Res
         resource_version_of(&patch_value)?
     };
     let mut warnings = Vec::new();
-    let model = matches!(kind, PatchType::Strategic | PatchType::Apply)
-        .then(|| ctx.state.registry.openapi());
-    let schema = model
-        .as_ref()
-        .map(|m| m.patch_schema(&ctx.rt))
-        .unwrap_or_default();
+    let model = ctx.state.registry.openapi();
+    let schema = match kind {
+        PatchType::Strategic => model.patch_schema(&ctx.rt),
+        _ => PatchSchema::unknown(),
+    };
+    let fields = managed_fields::for_request(ctx, &model, part.subresource())?;
     let stored = guaranteed_update(ctx, pinned, |old| {
-        let mut patched = apply_patch(kind, &old.object, &patch_value, &schema)?;
+        let mut patched = match kind {
+            PatchType::Apply => fields.apply(&old.object, &patch_value, force)?,
+            _ => apply_patch(kind, &old.object, &patch_value, &schema)?,
+        };
         warnings = lifecycle::check_shape(ctx, &mut patched)?;
-        lifecycle::prepare_update(ctx, part, patched, &old.object)
+        let mut new = lifecycle::prepare_update(ctx, part, patched, &old.object)?;
+        if kind != PatchType::Apply {
+            fields.track_update(Some(&old.object), &mut new);
+        }
+        Ok(new)
     })
     .await?;
     Ok(object_response(ctx, StatusCode::OK, &stored, &warnings))
@@ -299,6 +323,8 @@ async fn write_replicas(
     pinned: Option<i64>,
     mut replicas: impl FnMut(&Value) -> Result<i64, ApiError>,
 ) -> Result<Response, ApiError> {
+    let model = ctx.state.registry.openapi();
+    let fields = managed_fields::for_request(ctx, &model, "scale")?;
     let stored = guaranteed_update(ctx, pinned, |old| {
         let n = replicas(&scale_of(&ctx.rt, &old.object))?;
         let mut new = old.object.clone();
@@ -307,7 +333,9 @@ async fn write_replicas(
         } else if let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) {
             spec.insert("replicas".to_owned(), json!(n));
         }
-        lifecycle::prepare_update(ctx, Part::Main, new, &old.object)
+        let mut new = lifecycle::prepare_update(ctx, Part::Main, new, &old.object)?;
+        fields.track_update(Some(&old.object), &mut new);
+        Ok(new)
     })
     .await?;
     Ok(respond(

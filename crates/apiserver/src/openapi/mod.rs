@@ -7,6 +7,7 @@
 //! A [`Model`] describes one registry snapshot and is built on first use; the [`Cache`] rebuilds it
 //! when the registry's snapshot changes (custom resources added or removed).
 
+mod map_meta;
 mod patch_meta;
 mod paths;
 mod schemas;

@@ -50,6 +50,7 @@ pub fn generate(index: &Index) -> Definitions {
     generator.subschema_for::<k8s_openapi::api::autoscaling::v1::Scale>();
     let mut schemas = generator.take_definitions(true);
     add_patch_metadata(&mut schemas);
+    super::map_meta::add_map_types(&mut schemas);
     let mut gvks: Vec<(&str, &str, &str, &str)> = roots
         .iter()
         .map(|((g, v, k), root)| (g.as_str(), v.as_str(), k.as_str(), root.as_str()))

@@ -95,6 +95,29 @@ impl<'a> PatchSchema<'a> {
         self.at(self.resolved().and_then(|n| n.get("items")))
     }
 
+    /// A vendor extension (`x-kubernetes-list-type`, …) on this field, or else on the type it
+    /// refers to.
+    pub fn extension(&self, name: &str) -> Option<&'a Value> {
+        self.node
+            .and_then(|n| n.get(name))
+            .or_else(|| self.resolved().and_then(|n| n.get(name)))
+    }
+
+    /// Whether this position is an object type that declares the field `name` (as opposed to a
+    /// map, whose keys are free, or an unknown schema).
+    pub fn has_property(&self, name: &str) -> bool {
+        self.resolved()
+            .and_then(|n| n.get("properties"))
+            .is_some_and(|p| p.get(name).is_some())
+    }
+
+    /// Whether this position is an object type with declared fields (a struct, not a map).
+    pub fn is_struct(&self) -> bool {
+        self.resolved()
+            .and_then(|n| n.get("properties"))
+            .is_some_and(Value::is_object)
+    }
+
     /// How this field merges.
     pub fn strategy(&self) -> FieldStrategy<'a> {
         let Some(node) = self.node else {
