@@ -89,7 +89,10 @@ pub async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Context>) -> Result<Action, 
         }
         Err(e) => report.discovery_failure = Some(format!("Discovery failed: {e}")),
     }
-    update_status(&ctx, &ns, &report).await?;
+    // Finalize what the status write returned, so that its resourceVersion is current.
+    let ns = update_status(&ctx, &ns, &report)
+        .await?
+        .unwrap_or_else(|| ns.as_ref().clone());
     match decision::verdict(&report) {
         Verdict::Finalize => {
             let api: Api<Namespace> = Api::all(ctx.client.clone());
@@ -117,14 +120,19 @@ pub async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Context>) -> Result<Action, 
     }
 }
 
-/// Sets phase Terminating and the deletion conditions, when they changed.
-async fn update_status(ctx: &Context, ns: &Namespace, report: &ContentReport) -> Result<(), Error> {
+/// Sets phase Terminating and the deletion conditions, when they changed; returns the
+/// namespace as written.
+async fn update_status(
+    ctx: &Context,
+    ns: &Namespace,
+    report: &ContentReport,
+) -> Result<Option<Namespace>, Error> {
     let status = ns.status.clone().unwrap_or_default();
     let existing = status.conditions.unwrap_or_default();
     let conditions = decision::conditions(&existing, report, ctx.clock.now());
     let terminating = status.phase.as_deref() == Some("Terminating");
     if terminating && conditions.is_none() {
-        return Ok(());
+        return Ok(None);
     }
     let patch =
         json!({"status": {"phase": "Terminating", "conditions": conditions.unwrap_or(existing)}});
@@ -134,8 +142,8 @@ async fn update_status(ctx: &Context, ns: &Namespace, report: &ContentReport) ->
         .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
         .await
     {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+        Ok(written) => Ok(Some(written)),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(None),
         Err(source) => Err(Error::UpdateStatus { name, source }),
     }
 }
