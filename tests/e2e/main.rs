@@ -7,4 +7,5 @@ mod support;
 mod api_errors;
 mod durability;
 mod kubectl_basics;
+mod namespaces;
 mod services;
