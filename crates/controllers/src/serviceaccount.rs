@@ -113,7 +113,7 @@ mod tests {
         Namespace {
             metadata: ObjectMeta {
                 name: Some("shop".to_owned()),
-                deletion_timestamp: deleting.then(|| Time(Timestamp::UNIX_EPOCH)),
+                deletion_timestamp: deleting.then_some(Time(Timestamp::UNIX_EPOCH)),
                 ..ObjectMeta::default()
             },
             status: Some(NamespaceStatus {

@@ -10,7 +10,7 @@ fn namespace(deleting: bool, finalizers: &[&str]) -> Namespace {
     Namespace {
         metadata: ObjectMeta {
             name: Some("shop".to_owned()),
-            deletion_timestamp: deleting.then(|| Time(Timestamp::UNIX_EPOCH)),
+            deletion_timestamp: deleting.then_some(Time(Timestamp::UNIX_EPOCH)),
             ..ObjectMeta::default()
         },
         spec: Some(NamespaceSpec {
