@@ -10,6 +10,7 @@ mod durability;
 mod kube_client;
 mod kubectl_basics;
 mod kubectl_crds_and_auth;
+mod namespaces;
 mod python_client;
 mod server_side_apply;
 mod services;

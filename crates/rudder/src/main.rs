@@ -3,6 +3,7 @@
 //! `rudder server` runs the control plane over the embedded store and writes an admin
 //! kubeconfig, so that `kubectl` works with no other step.
 
+mod controllers;
 mod server;
 
 use clap::{Parser, Subcommand};

@@ -35,6 +35,9 @@ pub struct ServerArgs {
     /// The range Service node ports come from.
     #[arg(long, default_value = "30000-32767", value_parser = PortRange::parse)]
     service_node_port_range: PortRange,
+    /// Controllers not to run (comma-separated names); given alone, no controller runs.
+    #[arg(long, value_delimiter = ',', num_args = 0.., default_missing_value = "*")]
+    disable_controllers: Vec<String>,
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -56,12 +59,9 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         url_host
     };
     let kubeconfig = args.data_dir.join("kubeconfig.yaml");
-    rudder_pki::write_admin_kubeconfig(
-        &kubeconfig,
-        &format!("https://{url_host}:{}", args.port),
-        &pki,
-    )
-    .context("writing the admin kubeconfig")?;
+    let server_url = format!("https://{url_host}:{}", args.port);
+    rudder_pki::write_admin_kubeconfig(&kubeconfig, &server_url, &pki)
+        .context("writing the admin kubeconfig")?;
     let tokens = args
         .token_auth_file
         .as_deref()
@@ -115,8 +115,22 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         shutdown.clone(),
     ));
 
+    let stop_controllers = CancellationToken::new();
+    let controllers = crate::controllers::start(
+        &pki,
+        &server_url,
+        &host_name(),
+        &args.disable_controllers,
+        stop_controllers.clone(),
+    )?;
+
     wait_for_signal().await;
     tracing::info!("shutting down");
+    // Controllers first: they release their Lease through the API server.
+    stop_controllers.cancel();
+    if let Some(controllers) = controllers {
+        let _ = controllers.await;
+    }
     shutdown.cancel();
     let _ = serving.await;
     let _ = cache_task.await;

@@ -163,6 +163,9 @@ async fn route(state: &Arc<ApiState>, request: Request) -> Result<Response, ApiE
         (&Method::PUT, true, Some("scale")) if ctx.rt.subresources.scale => {
             write::update_scale(&ctx, &body).await
         }
+        (&Method::PUT, true, Some("finalize")) if ctx.rt.kind == "Namespace" => {
+            write::finalize(&ctx, &body).await
+        }
         (&Method::PATCH, true, None) => write::patch(&ctx, &body, lifecycle::Part::Main).await,
         (&Method::PATCH, true, Some("status")) if ctx.rt.subresources.status => {
             write::patch(&ctx, &body, lifecycle::Part::Status).await

@@ -129,7 +129,7 @@ pub(crate) async fn commit(
         return Ok(Some(new.clone()));
     }
     let key = ctx.key();
-    if meta::is_deleting(new) && meta::finalizers(new).is_empty() && ctx.rt.kind != "Namespace" {
+    if meta::is_deleting(new) && meta::finalizers(new).is_empty() && namespace_finalized(ctx, new) {
         let deleted = ctx.state.objects.delete(&key, old.mod_revision).await?;
         return Ok(deleted.map(|rev| {
             let mut obj = new.clone();
@@ -143,6 +143,37 @@ pub(crate) async fn commit(
         .update(&key, new, old.mod_revision)
         .await?
         .map(|s| s.object))
+}
+
+/// A Namespace also waits for its `spec.finalizers` (the namespace controller's) to clear.
+fn namespace_finalized(ctx: &Ctx<'_>, obj: &Value) -> bool {
+    ctx.rt.kind != "Namespace"
+        || obj
+            .pointer("/spec/finalizers")
+            .and_then(Value::as_array)
+            .is_none_or(Vec::is_empty)
+}
+
+/// PUT of `namespaces/{name}/finalize`: only `spec.finalizers` is taken from the body; a
+/// terminating namespace left with no finalizers of either kind is deleted (by [`commit`]).
+pub(crate) async fn finalize(ctx: &Ctx<'_>, body: &Bytes) -> Result<Response, ApiError> {
+    let sent = decode_body(body_format(&ctx.headers)?, body)?;
+    let finalizers = sent
+        .pointer("/spec/finalizers")
+        .cloned()
+        .unwrap_or(json!([]));
+    let stored = guaranteed_update(ctx, resource_version_of(&sent)?, |old| {
+        let mut new = old.object.clone();
+        let spec = new
+            .as_object_mut()
+            .map(|m| m.entry("spec").or_insert(json!({})));
+        if let Some(spec) = spec.and_then(Value::as_object_mut) {
+            spec.insert("finalizers".to_owned(), finalizers.clone());
+        }
+        lifecycle::prepare_update(ctx, Part::Main, new, &old.object)
+    })
+    .await?;
+    Ok(object_response(ctx, StatusCode::OK, &stored, &[]))
 }
 
 /// Whether a committed object was deleted (its last finalizer removed during deletion).

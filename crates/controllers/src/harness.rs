@@ -1,0 +1,202 @@
+//! The reconcile harness every controller runs on: kube-runtime's `Controller` (watcher,
+//! reflector, scheduler) with a per-object exponential backoff after failures, logging, and
+//! a graceful stop on a `CancellationToken`.
+//!
+//! A controller supplies only `async fn(Arc<Obj>, Arc<Ctx>) -> Result<Action, E>` and, where
+//! other kinds should wake it, the mappings from those kinds to its own objects.
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::future::Future;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::serde::de::DeserializeOwned;
+use kube::api::Api;
+use kube::runtime::controller::{Action, Controller, Error as ControllerError};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use kube::Resource;
+use tokio_util::sync::CancellationToken;
+
+/// Per-object retry delays after failed reconciles: upstream's item exponential failure rate
+/// limiter (5 ms doubling per consecutive failure, capped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// The delay after the first failure.
+    pub base: Duration,
+    /// The longest delay.
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            base: Duration::from_millis(5),
+            max: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Backoff {
+    /// The delay before retrying after `failures` consecutive failures (1 for the first).
+    pub fn delay(&self, failures: u32) -> Duration {
+        let exponent = failures.saturating_sub(1).min(31);
+        self.base
+            .checked_mul(1u32 << exponent)
+            .map_or(self.max, |d| d.min(self.max))
+    }
+}
+
+/// A controller's context wrapped with the harness's own bookkeeping.
+struct Harnessed<K: Resource, C> {
+    name: &'static str,
+    ctx: Arc<C>,
+    backoff: Backoff,
+    failures: Mutex<HashMap<ObjectRef<K>, u32>>,
+}
+
+impl<K, C> Harnessed<K, C>
+where
+    K: Resource,
+    K::DynamicType: Eq + Hash + Clone,
+{
+    fn succeeded(&self, key: &ObjectRef<K>) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+
+    fn failed(&self, key: ObjectRef<K>) -> Duration {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let count = failures.entry(key).or_insert(0);
+        *count = count.saturating_add(1);
+        self.backoff.delay(*count)
+    }
+}
+
+/// One controller: the kube-runtime `Controller` it runs on, and its name for logs.
+pub struct Harness<K>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    name: &'static str,
+    controller: Controller<K>,
+    backoff: Backoff,
+}
+
+impl<K> Harness<K>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    /// A controller reconciling every object `api` lists and watches.
+    pub fn new(name: &'static str, api: Api<K>) -> Self {
+        Self::from_controller(name, Controller::new(api, watcher::Config::default()))
+    }
+
+    /// A harness around a prepared `Controller` (tests feed one from an in-memory stream).
+    pub fn from_controller(name: &'static str, controller: Controller<K>) -> Self {
+        Self {
+            name,
+            controller,
+            backoff: Backoff::default(),
+        }
+    }
+
+    /// Also reconciles the objects `mapper` names whenever an object of `api` changes.
+    #[must_use]
+    pub fn watches<O, I>(
+        mut self,
+        api: Api<O>,
+        wc: watcher::Config,
+        mapper: impl Fn(O) -> I + Sync + Send + 'static,
+    ) -> Self
+    where
+        O: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + 'static,
+        I: 'static + IntoIterator<Item = ObjectRef<K>>,
+        I::IntoIter: Send,
+    {
+        self.controller = self.controller.watches(api, wc, mapper);
+        self
+    }
+
+    /// Replaces the retry delays after failures.
+    #[must_use]
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// Runs `reconcile` for every changed object until `shutdown` is cancelled, then lets
+    /// reconciles in flight finish.
+    pub async fn run<C, F, Fut, E>(self, reconcile: F, ctx: Arc<C>, shutdown: CancellationToken)
+    where
+        C: Send + Sync + 'static,
+        F: Fn(Arc<K>, Arc<C>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Action, E>> + Send + 'static,
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        let name = self.name;
+        let state = Arc::new(Harnessed {
+            name,
+            ctx,
+            backoff: self.backoff,
+            failures: Mutex::new(HashMap::new()),
+        });
+        let reconcile = Arc::new(reconcile);
+        tracing::info!(controller = name, "controller starting");
+        self.controller
+            .graceful_shutdown_on(shutdown.cancelled_owned())
+            .run(
+                move |obj: Arc<K>, state: Arc<Harnessed<K, C>>| {
+                    let reconcile = Arc::clone(&reconcile);
+                    async move {
+                        let key = ObjectRef::from_obj(obj.as_ref());
+                        let result = reconcile(obj, Arc::clone(&state.ctx)).await;
+                        if result.is_ok() {
+                            state.succeeded(&key);
+                        }
+                        result
+                    }
+                },
+                error_policy,
+                state,
+            )
+            .for_each(|result| async move {
+                match result {
+                    Ok(_) | Err(ControllerError::ReconcilerFailed(..)) => {}
+                    Err(ControllerError::ObjectNotFound(obj)) => {
+                        tracing::debug!(controller = name, %obj, "object gone before its reconcile");
+                    }
+                    Err(e) => tracing::warn!(controller = name, error = %e, "controller queue error"),
+                }
+            })
+            .await;
+        tracing::info!(controller = name, "controller stopped");
+    }
+}
+
+fn error_policy<K, C, E>(obj: Arc<K>, error: &E, state: Arc<Harnessed<K, C>>) -> Action
+where
+    K: Resource<DynamicType = ()>,
+    E: std::error::Error,
+{
+    let key = ObjectRef::from_obj(obj.as_ref());
+    let delay = state.failed(key.clone());
+    tracing::warn!(
+        controller = state.name,
+        object = %key,
+        error = %error,
+        cause = ?std::error::Error::source(error).map(ToString::to_string),
+        retry_in_ms = delay.as_millis() as u64,
+        "reconcile failed"
+    );
+    Action::requeue(delay)
+}
+
+#[cfg(test)]
+#[path = "harness_tests.rs"]
+mod tests;

@@ -1,0 +1,16 @@
+//! Rudder's controller manager: the control loops that drive the cluster's current state
+//! towards the declared one. Every controller is a client of the API server (kube-rs over
+//! HTTPS), runs on the shared [`harness`], keeps its decisions in an I/O-free core, and runs
+//! only while this process holds the `kube-controller-manager` Lease ([`leader`]).
+#![deny(missing_docs)]
+
+pub mod client;
+pub mod clock;
+pub mod harness;
+pub mod leader;
+pub mod manager;
+pub mod namespace;
+pub mod serviceaccount;
+
+pub use client::{ClientError, Credentials};
+pub use manager::{start, ManagerConfig};

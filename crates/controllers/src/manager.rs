@@ -1,0 +1,96 @@
+//! The controller manager: one leader-elected process running every enabled controller while
+//! it holds the `kube-controller-manager` Lease in `kube-system`.
+
+use std::sync::Arc;
+
+use k8s_openapi::api::coordination::v1::Lease;
+use kube::api::Api;
+use kube::Client;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::client::{ClientError, Credentials};
+use crate::clock::Clock;
+use crate::leader::decision::ElectionConfig;
+use crate::leader::LeaderElector;
+use crate::{namespace, serviceaccount};
+
+/// The Lease the controller manager is elected through, as upstream's.
+pub const LEASE_NAME: &str = "kube-controller-manager";
+/// The namespace of that Lease.
+pub const LEASE_NAMESPACE: &str = "kube-system";
+
+/// The controllers this manager knows, by their upstream names.
+pub const CONTROLLERS: &[&str] = &["namespace", "serviceaccount"];
+
+/// How the controller manager runs.
+pub struct ManagerConfig {
+    /// This candidate's identity in the Lease (upstream: `hostname_uuid`).
+    pub identity: String,
+    /// Leader-election timings.
+    pub election: ElectionConfig,
+    /// The wall clock.
+    pub clock: Arc<dyn Clock>,
+    /// Controllers not to run, by name.
+    pub disabled: Vec<String>,
+}
+
+/// Starts the controller manager against the API server `credentials` name. The task ends
+/// (controllers stopped, lease released) after `shutdown` is cancelled.
+///
+/// # Errors
+/// A [`ClientError`] when the client cannot be built.
+pub fn start(
+    credentials: &Credentials,
+    config: ManagerConfig,
+    shutdown: CancellationToken,
+) -> Result<JoinHandle<()>, ClientError> {
+    let client = credentials.client()?;
+    Ok(tokio::spawn(run(client, config, shutdown)))
+}
+
+/// Campaigns for leadership and runs the controllers while leading, until `shutdown`.
+pub async fn run(client: Client, config: ManagerConfig, shutdown: CancellationToken) {
+    let leases: Api<Lease> = Api::namespaced(client.clone(), LEASE_NAMESPACE);
+    let elector = LeaderElector::new(
+        leases,
+        LEASE_NAME,
+        config.identity,
+        config.election,
+        Arc::clone(&config.clock),
+    );
+    let clock = config.clock;
+    let disabled = Arc::new(config.disabled);
+    elector
+        .run(shutdown, move |leading| {
+            run_controllers(
+                client.clone(),
+                Arc::clone(&clock),
+                Arc::clone(&disabled),
+                leading,
+            )
+        })
+        .await;
+}
+
+/// Runs every enabled controller until `leading` is cancelled, and waits for them all.
+async fn run_controllers(
+    client: Client,
+    clock: Arc<dyn Clock>,
+    disabled: Arc<Vec<String>>,
+    leading: CancellationToken,
+) {
+    let enabled = |name: &str| !disabled.iter().any(|d| d == name);
+    let mut tasks = tokio::task::JoinSet::new();
+    if enabled("namespace") {
+        tasks.spawn(namespace::run(client.clone(), clock, leading.clone()));
+    }
+    if enabled("serviceaccount") {
+        tasks.spawn(serviceaccount::run(client, leading.clone()));
+    }
+    while let Some(done) = tasks.join_next().await {
+        if let Err(e) = done {
+            tracing::error!(error = %e, "a controller task failed");
+        }
+    }
+}
