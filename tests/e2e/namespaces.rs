@@ -183,3 +183,20 @@ fn controller_manager_holds_its_lease_in_kube_system() {
     ]);
     assert_eq!(duration, "15");
 }
+
+#[test]
+fn a_plain_update_cannot_drop_a_namespace_finalizer() {
+    let cluster = Cluster::start();
+    cluster.ok(&["create", "namespace", "keep"]);
+    let json = cluster.ok(&["get", "ns", "keep", "-o", "json"]);
+    let mut ns: serde_json::Value = serde_json::from_str(&json).unwrap();
+    ns["spec"]["finalizers"] = serde_json::json!([]);
+    let out = cluster.kubectl_with_input(&["replace", "-f", "-"], Some(&ns.to_string()));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let finalizers = cluster.ok(&["get", "ns", "keep", "-o", "jsonpath={.spec.finalizers}"]);
+    assert_eq!(finalizers, r#"["kubernetes"]"#);
+}

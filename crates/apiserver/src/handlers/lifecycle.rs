@@ -15,6 +15,9 @@ pub enum Part {
     Main,
     /// The `/status` subresource (only status changes are taken).
     Status,
+    /// A Namespace's `/finalize` subresource (only `spec.finalizers` changes are taken; the
+    /// caller builds the object from the stored one).
+    Finalize,
 }
 
 impl Part {
@@ -23,6 +26,7 @@ impl Part {
         match self {
             Part::Main => "",
             Part::Status => "status",
+            Part::Finalize => "finalize",
         }
     }
 }
@@ -149,8 +153,19 @@ pub fn prepare_update(
             if rt.subresources.status {
                 set_or_remove(&mut obj, "status", old.get("status").cloned());
             }
+            if rt.group.is_empty() && rt.kind == "Namespace" {
+                // Only `/finalize` changes a namespace's finalizers, as upstream.
+                let finalizers = old.pointer("/spec/finalizers").cloned();
+                if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
+                    match finalizers {
+                        Some(f) => spec.insert("finalizers".to_owned(), f),
+                        None => spec.remove("finalizers"),
+                    };
+                }
+            }
             obj
         }
+        Part::Finalize => new,
         Part::Status => {
             let mut obj = old.clone();
             set_or_remove(&mut obj, "status", new.get("status").cloned());

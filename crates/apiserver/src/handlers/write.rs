@@ -170,7 +170,7 @@ pub(crate) async fn finalize(ctx: &Ctx<'_>, body: &Bytes) -> Result<Response, Ap
         if let Some(spec) = spec.and_then(Value::as_object_mut) {
             spec.insert("finalizers".to_owned(), finalizers.clone());
         }
-        lifecycle::prepare_update(ctx, Part::Main, new, &old.object)
+        lifecycle::prepare_update(ctx, Part::Finalize, new, &old.object)
     })
     .await?;
     Ok(object_response(ctx, StatusCode::OK, &stored, &[]))
