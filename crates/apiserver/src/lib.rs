@@ -9,11 +9,13 @@ pub mod allocators;
 pub mod auth;
 pub mod bootstrap;
 pub mod compactor;
+pub mod compression;
 pub mod crd;
 pub mod discovery;
 pub mod error;
 pub mod handlers;
 pub mod meta;
+pub mod metrics;
 pub mod openapi;
 pub mod patch;
 pub mod protobuf;
@@ -130,6 +132,8 @@ impl ApiServer {
             .route("/openapi/v3/{*group_version}", get(openapi::document))
             .fallback(handlers::serve)
             .with_state(self.state.clone())
+            .layer(axum::middleware::from_fn_with_state(metrics::Metrics::new(), metrics::track))
+            .layer(compression::layer())
             .layer(axum::middleware::from_fn_with_state(
                 self.auth.clone(),
                 auth::authenticate,
