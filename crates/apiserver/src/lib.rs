@@ -132,7 +132,10 @@ impl ApiServer {
             .route("/openapi/v3/{*group_version}", get(openapi::document))
             .fallback(handlers::serve)
             .with_state(self.state.clone())
-            .layer(axum::middleware::from_fn_with_state(metrics::Metrics::new(), metrics::track))
+            .layer(axum::middleware::from_fn_with_state(
+                metrics::Metrics::new(),
+                metrics::track,
+            ))
             .layer(compression::layer())
             .layer(axum::middleware::from_fn_with_state(
                 self.auth.clone(),

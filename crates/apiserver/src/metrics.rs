@@ -241,9 +241,7 @@ impl Metrics {
         let code = CodeLabel {
             code: code.as_u16(),
         };
-        self.requests
-            .get_or_create(&(labels.clone(), code))
-            .inc();
+        self.requests.get_or_create(&(labels.clone(), code)).inc();
         self.durations
             .get_or_create(labels)
             .observe(elapsed.as_secs_f64());

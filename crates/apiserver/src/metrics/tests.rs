@@ -24,7 +24,10 @@ fn named_get_is_get_with_resource_scope() {
 
 #[test]
 fn collection_get_is_list_and_watch_query_makes_it_watch() {
-    let list = labels(Method::GET, "/apis/apps/v1/namespaces/ns/deployments?limit=500");
+    let list = labels(
+        Method::GET,
+        "/apis/apps/v1/namespaces/ns/deployments?limit=500",
+    );
     assert_eq!((list.verb, list.scope), ("LIST", "namespace"));
     assert_eq!(list.group, "apps");
     let watch = labels(Method::GET, "/apis/apps/v1/deployments?watch=true&rv=1");
@@ -58,18 +61,27 @@ fn writes_map_to_upstream_verbs() {
 
 #[test]
 fn subresources_and_namespaces_are_labelled_like_upstream() {
-    let status = labels(Method::PUT, "/apis/apps/v1/namespaces/ns/deployments/d/status");
+    let status = labels(
+        Method::PUT,
+        "/apis/apps/v1/namespaces/ns/deployments/d/status",
+    );
     assert_eq!(
         (status.resource.as_str(), status.subresource.as_str()),
         ("deployments", "status")
     );
     let ns = labels(Method::GET, "/api/v1/namespaces/kube-system");
-    assert_eq!((ns.verb, ns.resource.as_str(), ns.scope), ("GET", "namespaces", "resource"));
+    assert_eq!(
+        (ns.verb, ns.resource.as_str(), ns.scope),
+        ("GET", "namespaces", "resource")
+    );
 }
 
 #[test]
 fn non_resource_paths_use_a_bounded_template() {
-    assert_eq!(labels(Method::GET, "/readyz?verbose").subresource, "/readyz");
+    assert_eq!(
+        labels(Method::GET, "/readyz?verbose").subresource,
+        "/readyz"
+    );
     assert_eq!(labels(Method::GET, "/readyz/ping").subresource, "/readyz");
     assert_eq!(
         labels(Method::GET, "/openapi/v3/apis/apps/v1?hash=abc").subresource,
@@ -78,7 +90,10 @@ fn non_resource_paths_use_a_bounded_template() {
     assert_eq!(labels(Method::GET, "/no/such/thing").subresource, "other");
     assert_eq!(labels(Method::GET, "/readyzzz").subresource, "other");
     let gv = labels(Method::GET, "/apis/apps/v1");
-    assert_eq!((gv.group.as_str(), gv.version.as_str(), gv.scope), ("apps", "v1", ""));
+    assert_eq!(
+        (gv.group.as_str(), gv.version.as_str(), gv.scope),
+        ("apps", "v1", "")
+    );
 }
 
 #[test]
@@ -92,7 +107,9 @@ fn exposition_has_upstream_names_labels_and_buckets() {
                   subresource=\"\",scope=\"namespace\",component=\"apiserver\"";
     assert!(text.contains("# TYPE apiserver_request counter"), "{text}");
     assert!(
-        text.contains(&format!("apiserver_request_total{{{series},code=\"201\"}} 2")),
+        text.contains(&format!(
+            "apiserver_request_total{{{series},code=\"201\"}} 2"
+        )),
         "{text}"
     );
     assert!(text.contains("# TYPE apiserver_request_duration_seconds histogram"));
@@ -126,7 +143,10 @@ fn app(metrics: Arc<Metrics>) -> Router {
     };
     Router::new()
         .route("/api/v1/namespaces/{ns}/configmaps", get(watch))
-        .route("/api/v1/namespaces/{ns}/configmaps/{name}", get(|| async { "{}" }))
+        .route(
+            "/api/v1/namespaces/{ns}/configmaps/{name}",
+            get(|| async { "{}" }),
+        )
         .layer(axum::middleware::from_fn_with_state(metrics, track))
 }
 
@@ -150,7 +170,10 @@ async fn middleware_counts_requests_and_serves_metrics() {
     let get = Request::get("/api/v1/namespaces/ns/configmaps/a")
         .body(Body::empty())
         .unwrap();
-    assert_eq!(app.clone().oneshot(get).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        app.clone().oneshot(get).await.unwrap().status(),
+        StatusCode::OK
+    );
     let text = scrape(&app).await;
     assert!(
         text.contains("apiserver_request_total{verb=\"GET\",dry_run=\"\",group=\"\",version=\"v1\",resource=\"configmaps\",subresource=\"\",scope=\"resource\",component=\"apiserver\",code=\"200\"} 1"),
@@ -180,5 +203,8 @@ async fn a_watch_is_long_running_until_its_stream_is_dropped() {
     drop(stream);
     let text = scrape(&app).await;
     assert_eq!(line(&text).as_deref(), Some("0"));
-    assert!(text.contains("apiserver_request_total{verb=\"WATCH\""), "{text}");
+    assert!(
+        text.contains("apiserver_request_total{verb=\"WATCH\""),
+        "{text}"
+    );
 }
