@@ -193,7 +193,8 @@ fn duration_histogram() -> Histogram {
 }
 
 impl Metrics {
-    /// A registry with every metric registered and no samples yet.
+    /// A registry with every metric registered and no samples yet. (The encoder ends each
+    /// help text with a full stop, so ours have none.)
     pub fn new() -> Arc<Self> {
         let mut registry = Registry::default();
         let requests = Family::<(RequestLabels, CodeLabel), Counter>::default();
@@ -205,25 +206,25 @@ impl Metrics {
         registry.register(
             "apiserver_request",
             "Counter of apiserver requests broken out for each verb, dry run value, group, \
-             version, resource, scope, component, and HTTP response code.",
+             version, resource, scope, component, and HTTP response code",
             requests.clone(),
         );
         registry.register_with_unit(
             "apiserver_request_duration",
             "Response latency distribution in seconds for each verb, dry run value, group, \
-             version, resource, subresource, scope and component.",
+             version, resource, subresource, scope and component",
             Unit::Seconds,
             durations.clone(),
         );
         registry.register(
             "apiserver_longrunning_requests",
             "Gauge of all active long-running apiserver requests (watches) broken out by verb, \
-             group, version, resource, scope and component.",
+             group, version, resource, scope and component",
             long_running.clone(),
         );
         registry.register_with_unit(
             "process_resident_memory",
-            "Resident memory size in bytes.",
+            "Resident memory size in bytes",
             Unit::Bytes,
             resident_memory.clone(),
         );

@@ -158,9 +158,10 @@ async fn api_figures(
         push(&mut report.api, "create", clients, stats);
     }
     let ten_thousand = server.rss()?;
+    let created: usize = plan.creates.iter().sum();
     report
         .process
-        .push(("RSS with 10,000 ConfigMaps".into(), mib(ten_thousand)));
+        .push((format!("RSS with {created} ConfigMaps"), mib(ten_thousand)));
 
     let listed = format!("bench-c{}", LEVELS[2]);
     let count = plan.listed();
