@@ -9,12 +9,14 @@ pub mod allocators;
 pub mod auth;
 pub mod bootstrap;
 pub mod compactor;
+pub mod compression;
 pub mod crd;
 pub mod discovery;
 pub mod error;
 pub mod handlers;
 pub mod managed_fields;
 pub mod meta;
+pub mod metrics;
 pub mod openapi;
 pub mod patch;
 pub mod protobuf;
@@ -131,6 +133,11 @@ impl ApiServer {
             .route("/openapi/v3/{*group_version}", get(openapi::document))
             .fallback(handlers::serve)
             .with_state(self.state.clone())
+            .layer(axum::middleware::from_fn_with_state(
+                metrics::Metrics::new(),
+                metrics::track,
+            ))
+            .layer(compression::layer())
             .layer(axum::middleware::from_fn_with_state(
                 self.auth.clone(),
                 auth::authenticate,

@@ -1,0 +1,208 @@
+//! Latency statistics and the Markdown report: the headline figures against the design's
+//! "figures to beat", then every measurement in detail.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+/// The latencies of one measured run and how long it took overall.
+#[derive(Debug, Clone)]
+pub struct Stats {
+    /// Wall time of the run.
+    pub elapsed: Duration,
+    /// Per-operation latencies, sorted.
+    latencies: Vec<Duration>,
+}
+
+impl Stats {
+    /// Statistics of `latencies` over a run of `elapsed`.
+    pub fn new(elapsed: Duration, mut latencies: Vec<Duration>) -> Self {
+        latencies.sort_unstable();
+        Self { elapsed, latencies }
+    }
+
+    /// How many operations were measured.
+    pub fn count(&self) -> usize {
+        self.latencies.len()
+    }
+
+    /// Operations per second over the run.
+    pub fn rate(&self) -> f64 {
+        self.count() as f64 / self.elapsed.as_secs_f64().max(f64::EPSILON)
+    }
+
+    /// The `p`th percentile latency (nearest rank), in milliseconds.
+    pub fn percentile_ms(&self, p: f64) -> f64 {
+        if self.latencies.is_empty() {
+            return f64::NAN;
+        }
+        let rank = ((p / 100.0) * self.latencies.len() as f64).ceil() as usize;
+        let index = rank.clamp(1, self.latencies.len()) - 1;
+        self.latencies[index].as_secs_f64() * 1e3
+    }
+
+    /// Median latency in milliseconds.
+    pub fn p50(&self) -> f64 {
+        self.percentile_ms(50.0)
+    }
+
+    /// 99th percentile latency in milliseconds.
+    pub fn p99(&self) -> f64 {
+        self.percentile_ms(99.0)
+    }
+}
+
+/// One row of a detail table: a labelled run.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// What was measured (e.g. `create`).
+    pub what: String,
+    /// Concurrent clients, writers or watchers.
+    pub concurrency: usize,
+    /// The figures.
+    pub stats: Stats,
+}
+
+/// One headline figure, compared with the design's references.
+#[derive(Debug, Clone)]
+pub struct Headline {
+    /// The figure's name, as in the design's table.
+    pub figure: &'static str,
+    /// What we measured, formatted.
+    pub measured: String,
+    /// The design's goal for us.
+    pub goal: &'static str,
+    /// Upstream v1.28 + etcd 3.4 on the same kind of machine.
+    pub upstream: &'static str,
+    /// rusternetes.
+    pub rusternetes: &'static str,
+    /// Whether we met the goal.
+    pub met: bool,
+}
+
+/// Everything measured in one benchmark run.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// The headline figures.
+    pub headlines: Vec<Headline>,
+    /// Store runs.
+    pub store: Vec<Run>,
+    /// API request runs.
+    pub api: Vec<Run>,
+    /// Watch fan-out runs (latency from create sent to event received, per delivery).
+    pub watch: Vec<Run>,
+    /// Memory and start figures, as (what, value).
+    pub process: Vec<(String, String)>,
+}
+
+/// Bytes as MiB with one decimal.
+pub fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// A rate with thousands separators and no decimals (one decimal under 100).
+pub fn rate(value: f64) -> String {
+    if value < 100.0 {
+        return format!("{value:.1}");
+    }
+    let digits = format!("{:.0}", value);
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn runs_table(out: &mut String, title: &str, unit: &str, runs: &[Run]) {
+    if runs.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n### {title}\n");
+    let _ = writeln!(
+        out,
+        "| what | {unit} | operations | ops/s | p50 ms | p99 ms |\n|---|---:|---:|---:|---:|---:|"
+    );
+    for run in runs {
+        let s = &run.stats;
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {:.2} | {:.2} |",
+            run.what,
+            run.concurrency,
+            s.count(),
+            rate(s.rate()),
+            s.p50(),
+            s.p99()
+        );
+    }
+}
+
+impl Report {
+    /// The report as Markdown.
+    pub fn markdown(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "### Headline figures\n");
+        let _ = writeln!(
+            out,
+            "| figure | Rudder (measured) | goal | upstream v1.28 + etcd 3.4 | rusternetes | goal met |\n|---|---|---|---|---|---|"
+        );
+        for h in &self.headlines {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                h.figure,
+                h.measured,
+                h.goal,
+                h.upstream,
+                h.rusternetes,
+                if h.met { "yes" } else { "**no**" }
+            );
+        }
+        runs_table(&mut out, "Store: 1 KiB creates", "writers", &self.store);
+        runs_table(
+            &mut out,
+            "API: requests over HTTPS (one kept-alive connection per client)",
+            "clients",
+            &self.api,
+        );
+        runs_table(
+            &mut out,
+            "Watch: create sent → event received, per delivery",
+            "watchers",
+            &self.watch,
+        );
+        if !self.process.is_empty() {
+            let _ = writeln!(out, "\n### Server process\n\n| what | value |\n|---|---:|");
+            for (what, value) in &self.process {
+                let _ = writeln!(out, "| {what} | {value} |");
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_the_nearest_rank() {
+        let stats = Stats::new(
+            Duration::from_secs(1),
+            (1..=100).rev().map(Duration::from_millis).collect(),
+        );
+        assert_eq!(stats.p50(), 50.0);
+        assert_eq!(stats.p99(), 99.0);
+        assert_eq!(stats.percentile_ms(100.0), 100.0);
+        assert_eq!(stats.rate(), 100.0);
+    }
+
+    #[test]
+    fn rates_get_thousands_separators() {
+        assert_eq!(rate(15_234.4), "15,234");
+        assert_eq!(rate(999.6), "1,000");
+        assert_eq!(rate(61.25), "61.2");
+    }
+}

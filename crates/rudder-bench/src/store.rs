@@ -1,0 +1,88 @@
+//! Store writes: 1 KiB creates at 1, 16 and 64 concurrent writers, on the embedded backend and
+//! on a real etcd that the benchmark starts on loopback (crates/store's launcher).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use bytes::Bytes;
+use rudder_store::embedded::EmbeddedStore;
+use rudder_store::etcd::EtcdStore;
+use rudder_store::testing::EtcdServer;
+use rudder_store::{Precondition, Store, WriteOutcome};
+
+use crate::report::{Run, Stats};
+
+/// Creates per level, split evenly across the writers.
+const WRITES: usize = 2048;
+
+/// Runs every level on the embedded store (in a temporary directory on the same disk as the
+/// etcd data) and then on etcd.
+///
+/// # Errors
+/// When a store cannot be opened or a write fails.
+pub async fn run(levels: &[usize]) -> anyhow::Result<Vec<Run>> {
+    let mut runs = Vec::new();
+    for &writers in levels {
+        let dir = tempfile::Builder::new()
+            .prefix("rudder-bench-store-")
+            .tempdir()
+            .context("creating the store directory")?;
+        let store = Arc::new(EmbeddedStore::open(dir.path()).context("opening the store")?);
+        let stats = level(&store, writers).await?;
+        eprintln!(
+            "  embedded, {writers} writers: {:.0} writes/s",
+            stats.rate()
+        );
+        runs.push(Run {
+            what: "embedded store".to_owned(),
+            concurrency: writers,
+            stats,
+        });
+        store.close();
+    }
+    let etcd = EtcdServer::start().await.context("starting etcd")?;
+    for &writers in levels {
+        let prefix = Some(format!("/bench-{writers}"));
+        let store = Arc::new(
+            EtcdStore::connect(&etcd.endpoints(), prefix)
+                .await
+                .context("connecting to etcd")?,
+        );
+        let stats = level(&store, writers).await?;
+        eprintln!("  etcd, {writers} writers: {:.0} writes/s", stats.rate());
+        runs.push(Run {
+            what: "etcd 3.4 (same disk)".to_owned(),
+            concurrency: writers,
+            stats,
+        });
+    }
+    Ok(runs)
+}
+
+async fn level<S: Store>(store: &Arc<S>, writers: usize) -> anyhow::Result<Stats> {
+    let value = Bytes::from(vec![b'v'; 1024]);
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..writers)
+        .map(|writer| {
+            let (store, value) = (Arc::clone(store), value.clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                for i in (writer..WRITES).step_by(writers) {
+                    let key = format!("/registry/configmaps/bench/cm-{i}");
+                    let began = Instant::now();
+                    match store.put(&key, value.clone(), Precondition::Absent).await {
+                        Ok(WriteOutcome::Applied { .. }) => latencies.push(began.elapsed()),
+                        other => anyhow::bail!("create {key}: {other:?}"),
+                    }
+                }
+                Ok(latencies)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::with_capacity(WRITES);
+    for task in tasks {
+        latencies.extend(task.await.context("writer task")??);
+    }
+    Ok(Stats::new(started.elapsed(), latencies))
+}
