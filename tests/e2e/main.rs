@@ -7,6 +7,7 @@ mod support;
 mod acceptance;
 mod api_errors;
 mod durability;
+mod etcd;
 mod kube_client;
 mod kubectl_basics;
 mod kubectl_crds_and_auth;

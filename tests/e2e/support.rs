@@ -11,6 +11,7 @@ pub struct Cluster {
     dir: tempfile::TempDir,
     child: Option<Child>,
     pub port: u16,
+    extra_args: Vec<String>,
 }
 
 fn free_port() -> u16 {
@@ -23,11 +24,17 @@ fn free_port() -> u16 {
 impl Cluster {
     /// Starts a server and waits until it answers.
     pub fn start() -> Cluster {
+        Cluster::start_with(&[])
+    }
+
+    /// Starts a server with extra `rudder server` flags.
+    pub fn start_with(extra_args: &[String]) -> Cluster {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut cluster = Cluster {
             dir,
             child: None,
             port: free_port(),
+            extra_args: extra_args.to_vec(),
         };
         cluster.spawn();
         cluster
@@ -48,6 +55,7 @@ impl Cluster {
             .args(["server", "--data-dir"])
             .arg(self.dir.path())
             .args(["--port", &self.port.to_string()])
+            .args(&self.extra_args)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

@@ -11,6 +11,7 @@ use rudder_apiserver::auth::Authenticator;
 use rudder_apiserver::{ApiConfig, ApiServer};
 use rudder_pki::{ClusterPki, TokenFile};
 use rudder_store::embedded::EmbeddedStore;
+use rudder_store::etcd::EtcdStore;
 use rudder_store::Store;
 use tokio_util::sync::CancellationToken;
 
@@ -26,6 +27,10 @@ pub struct ServerArgs {
     /// The address the API server listens on.
     #[arg(long, default_value = "127.0.0.1")]
     bind_address: IpAddr,
+    /// Keep the cluster in this etcd (comma-separated `http://host:port` endpoints) instead of
+    /// the embedded store.
+    #[arg(long, value_delimiter = ',')]
+    datastore_endpoint: Vec<String>,
     /// A static token file (`token,user,uid,"group1,group2"` per line) for bearer tokens.
     #[arg(long)]
     token_auth_file: Option<PathBuf>,
@@ -69,10 +74,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .transpose()
         .context("reading the token file")?;
 
-    let store =
-        Arc::new(EmbeddedStore::open(&args.data_dir.join("db")).context("opening the store")?);
+    let (dyn_store, embedded) = open_store(&args).await?;
     let shutdown = CancellationToken::new();
-    let dyn_store: Arc<dyn Store> = store.clone();
     let config = ApiConfig {
         service_cidr: args.service_cidr,
         node_ports: args.service_node_port_range,
@@ -135,7 +138,9 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let _ = serving.await;
     let _ = cache_task.await;
     let _ = compactor.await;
-    store.close();
+    if let Some(store) = embedded {
+        store.close();
+    }
     Ok(())
 }
 
@@ -158,4 +163,25 @@ async fn wait_for_signal() {
             let _ = tokio::signal::ctrl_c().await;
         }
     }
+}
+
+/// Opens the cluster store: a real etcd when endpoints are given, else the embedded store in
+/// `DATA_DIR/db` (returned as well, so it can be closed in order).
+async fn open_store(
+    args: &ServerArgs,
+) -> anyhow::Result<(Arc<dyn Store>, Option<Arc<EmbeddedStore>>)> {
+    if !args.datastore_endpoint.is_empty() {
+        let etcd = EtcdStore::connect(&args.datastore_endpoint, None)
+            .await
+            .with_context(|| {
+                format!(
+                    "connecting to etcd at {}",
+                    args.datastore_endpoint.join(",")
+                )
+            })?;
+        return Ok((Arc::new(etcd), None));
+    }
+    let store =
+        Arc::new(EmbeddedStore::open(&args.data_dir.join("db")).context("opening the store")?);
+    Ok((store.clone(), Some(store)))
 }
