@@ -35,25 +35,7 @@ macro_rules! conformance_checks {
     )*};
 }
 
-conformance_checks!(
-    each_applied_write_takes_the_next_revision,
-    versions_track_create_and_mod_revisions,
-    absent_precondition_fails_on_existing_key,
-    mod_revision_precondition_conflict_reports_current,
-    delete_of_missing_key_fails_with_no_current,
-    delete_then_put_recreates_key,
-    range_with_empty_end_reads_one_key,
-    range_by_prefix_pages_with_limit_more_and_count,
-    range_at_past_revision_sees_old_values,
-    future_revision_is_rejected,
-    concurrent_writers_get_distinct_gapless_revisions,
-    watch_from_past_revision_replays_then_follows_live,
-    watch_at_revision_zero_sees_only_new_writes,
-    watch_only_delivers_keys_in_range,
-    delete_events_carry_prev,
-    watch_started_during_writes_misses_and_duplicates_nothing,
-    compaction_fails_old_reads_and_watches_and_keeps_current_data,
-);
+rudder_store::for_each_conformance_check!(conformance_checks);
 
 #[tokio::test]
 async fn new_store_is_at_revision_zero_with_nothing_compacted() {

@@ -214,7 +214,7 @@ pub fn all() -> Vec<Arc<ResourceType>> {
             SCALE,
             Hooks {
                 defaults: d::replica_set,
-                columns: table::REPLICATION_CONTROLLER,
+                columns: table::REPLICA_SET,
                 ..Hooks::default()
             },
         ),

@@ -3,8 +3,7 @@
 use serde_json::{json, Value};
 
 use super::cells::{
-    containers_and_images, count_at, int_at, labels_text, selector_text, str_or_none, strings_at,
-    with_more,
+    containers_and_images, count_at, labels_text, str_or_none, strings_at, with_more,
 };
 use super::common::{col, AGE, NAME};
 use super::Column;
@@ -341,30 +340,6 @@ pub const POD_TEMPLATE: &[Column] = &[
     }),
     col("Pod Labels", "string", 0, |o| {
         json!(labels_text(o.pointer("/template/metadata/labels")))
-    }),
-];
-
-/// ReplicationControllers.
-pub const REPLICATION_CONTROLLER: &[Column] = &[
-    NAME,
-    col("Desired", "integer", 0, |o| {
-        json!(int_at(o, "/spec/replicas"))
-    }),
-    col("Current", "integer", 0, |o| {
-        json!(int_at(o, "/status/replicas"))
-    }),
-    col("Ready", "integer", 0, |o| {
-        json!(int_at(o, "/status/readyReplicas"))
-    }),
-    AGE,
-    col("Containers", "string", 1, |o| {
-        containers_and_images(o, "/spec/template/spec").0
-    }),
-    col("Images", "string", 1, |o| {
-        containers_and_images(o, "/spec/template/spec").1
-    }),
-    col("Selector", "string", 1, |o| {
-        json!(selector_text(o.pointer("/spec/selector")))
     }),
 ];
 

@@ -57,7 +57,7 @@ pub const DEPLOYMENT: &[Column] = &[
     }),
 ];
 
-/// ReplicaSets.
+/// ReplicaSets and ReplicationControllers (upstream prints both alike).
 pub const REPLICA_SET: &[Column] = &[
     NAME,
     col("Desired", "integer", 0, |o| {
