@@ -117,7 +117,10 @@ pub fn from_v2(
     if let Some(behavior) = &spec.behavior {
         annotations.insert(BEHAVIOR_ANNOTATION.to_owned(), to_json(behavior)?);
     }
-    let status = hpa.status.map(|s| status_to_v1(s, &mut annotations)).transpose()?;
+    let status = hpa
+        .status
+        .map(|s| status_to_v1(s, &mut annotations))
+        .transpose()?;
     metadata.annotations = (!annotations.is_empty()).then_some(annotations);
     Ok(v1::HorizontalPodAutoscaler {
         metadata,
@@ -187,13 +190,11 @@ pub fn to_v2(
         metrics.push(cpu_utilization_target(DEFAULT_CPU_UTILIZATION));
     }
     // An unreadable behavior is dropped rather than refused, as upstream does.
-    let behavior = from_json::<v2::HorizontalPodAutoscalerBehavior>(
-        &mut annotations,
-        BEHAVIOR_ANNOTATION,
-    )
-    .ok()
-    .flatten()
-    .filter(|b| *b != v2::HorizontalPodAutoscalerBehavior::default());
+    let behavior =
+        from_json::<v2::HorizontalPodAutoscalerBehavior>(&mut annotations, BEHAVIOR_ANNOTATION)
+            .ok()
+            .flatten()
+            .filter(|b| *b != v2::HorizontalPodAutoscalerBehavior::default());
     let status = status_to_v2(hpa.status, &mut annotations)?;
     metadata.annotations = (!annotations.is_empty()).then_some(annotations);
     Ok(v2::HorizontalPodAutoscaler {
@@ -218,10 +219,8 @@ fn status_to_v2(
     annotations: &mut BTreeMap<String, String>,
 ) -> Result<Option<v2::HorizontalPodAutoscalerStatus>, ConversionError> {
     let current = from_json::<Vec<MetricStatus>>(annotations, CURRENT_METRICS_ANNOTATION)?;
-    let conditions = from_json::<Vec<v2::HorizontalPodAutoscalerCondition>>(
-        annotations,
-        CONDITIONS_ANNOTATION,
-    )?;
+    let conditions =
+        from_json::<Vec<v2::HorizontalPodAutoscalerCondition>>(annotations, CONDITIONS_ANNOTATION)?;
     if status.is_none() && current.is_none() && conditions.is_none() {
         return Ok(None);
     }

@@ -3,7 +3,7 @@
 //! k8s-openapi has no structs for them), and their conversions to and from autoscaling/v2.
 
 use k8s_openapi::api::autoscaling::v1::CrossVersionObjectReference as RefV1;
-use k8s_openapi::api::autoscaling::v2 as v2;
+use k8s_openapi::api::autoscaling::v2;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde::{Deserialize, Serialize};
@@ -250,11 +250,13 @@ impl From<MetricSpec> for v2::MetricSpec {
                 target: resource_target(&r),
                 name: r.name,
             }),
-            container_resource: m.container_resource.map(|r| v2::ContainerResourceMetricSource {
-                target: resource_target(&r),
-                container: r.container.unwrap_or_default(),
-                name: r.name,
-            }),
+            container_resource: m
+                .container_resource
+                .map(|r| v2::ContainerResourceMetricSource {
+                    target: resource_target(&r),
+                    container: r.container.unwrap_or_default(),
+                    name: r.name,
+                }),
             external: m.external.map(|e| v2::ExternalMetricSource {
                 metric: v2::MetricIdentifier {
                     name: e.metric_name,
@@ -352,11 +354,13 @@ impl From<MetricStatus> for v2::MetricStatus {
                 current: resource_current(&r),
                 name: r.name,
             }),
-            container_resource: m.container_resource.map(|r| v2::ContainerResourceMetricStatus {
-                current: resource_current(&r),
-                container: r.container.unwrap_or_default(),
-                name: r.name,
-            }),
+            container_resource: m
+                .container_resource
+                .map(|r| v2::ContainerResourceMetricStatus {
+                    current: resource_current(&r),
+                    container: r.container.unwrap_or_default(),
+                    name: r.name,
+                }),
             external: m.external.map(|e| v2::ExternalMetricStatus {
                 metric: v2::MetricIdentifier {
                     name: e.metric_name,

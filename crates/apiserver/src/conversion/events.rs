@@ -15,7 +15,10 @@ pub const FIELD_LABELS: &[(&str, &str)] = &[
     ("regarding.name", "involvedObject.name"),
     ("regarding.uid", "involvedObject.uid"),
     ("regarding.apiVersion", "involvedObject.apiVersion"),
-    ("regarding.resourceVersion", "involvedObject.resourceVersion"),
+    (
+        "regarding.resourceVersion",
+        "involvedObject.resourceVersion",
+    ),
     ("regarding.fieldPath", "involvedObject.fieldPath"),
     ("reportingController", "reportingComponent"),
 ];
@@ -81,4 +84,3 @@ pub fn from_core(event: core::Event) -> events::Event {
         type_: event.type_,
     }
 }
-

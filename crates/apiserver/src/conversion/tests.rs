@@ -38,7 +38,10 @@ fn v1_without_cpu_target_is_stored_with_upstreams_default_of_eighty() {
     let conversion = autoscaling::conversion();
     let v1 = hpa_v1(json!({"scaleTargetRef": scale_target(), "maxReplicas": 5}));
     let v2 = conversion.to_storage(v1).unwrap();
-    assert_eq!(v2["spec"]["minReplicas"], 1, "v2 defaults apply to what is stored");
+    assert_eq!(
+        v2["spec"]["minReplicas"], 1,
+        "v2 defaults apply to what is stored"
+    );
     assert_eq!(
         v2["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"],
         80
@@ -88,10 +91,17 @@ fn v2_only_content_survives_a_round_trip_through_v1_annotations() {
     assert_eq!(v1["status"]["currentReplicas"], 3);
     let annotations = &v1["metadata"]["annotations"];
     assert_eq!(annotations["team"], "a");
-    let metrics: Value =
-        serde_json::from_str(annotations[autoscaling::METRICS_ANNOTATION].as_str().unwrap())
-            .unwrap();
-    assert_eq!(metrics.as_array().map(Vec::len), Some(4), "all but the cpu target");
+    let metrics: Value = serde_json::from_str(
+        annotations[autoscaling::METRICS_ANNOTATION]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        metrics.as_array().map(Vec::len),
+        Some(4),
+        "all but the cpu target"
+    );
     assert_eq!(
         metrics[1],
         json!({"type": "Pods", "pods": {"metricName": "qps", "targetAverageValue": "10"}}),

@@ -82,7 +82,11 @@ fn legacy(event: &Value) -> Vec<Cause> {
         ));
     }
     for (field, path, limit) in [
-        ("reportingInstance", "reportingInstance", REPORTING_INSTANCE_LIMIT),
+        (
+            "reportingInstance",
+            "reportingInstance",
+            REPORTING_INSTANCE_LIMIT,
+        ),
         ("action", "action", ACTION_LIMIT),
         ("reason", "reason", REASON_LIMIT),
     ] {
@@ -198,7 +202,11 @@ fn qualified_name_problem(name: &str) -> Option<&'static str> {
         None => (None, name),
     };
     if let Some(prefix) = prefix {
-        if prefix.is_empty() || !crate::strategy::NameRule::Subdomain.check(prefix).is_empty() {
+        if prefix.is_empty()
+            || !crate::strategy::NameRule::Subdomain
+                .check(prefix)
+                .is_empty()
+        {
             return Some("prefix part must be a valid DNS subdomain");
         }
     }
@@ -276,7 +284,10 @@ mod tests {
     fn legacy_events_must_match_their_objects_namespace() {
         let event = json!({"metadata": {"name": "e", "namespace": "a"},
             "involvedObject": {"kind": "Pod", "namespace": "b"}});
-        assert_eq!(fields(&core_event(&event, None)), vec!["involvedObject.namespace"]);
+        assert_eq!(
+            fields(&core_event(&event, None)),
+            vec!["involvedObject.namespace"]
+        );
         let event = json!({"metadata": {"name": "e", "namespace": "default"},
             "involvedObject": {"kind": "Node"}});
         assert_eq!(core_event(&event, None), Vec::new());
