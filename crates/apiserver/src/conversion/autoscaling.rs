@@ -108,7 +108,7 @@ pub fn from_v2(
         .metrics
         .into_iter()
         .flatten()
-        .filter(|m| !is_cpu_resource(m).is_some_and(|r| r.target.average_utilization.is_some()))
+        .filter(|m| is_cpu_resource(m).is_none_or(|r| r.target.average_utilization.is_none()))
         .map(MetricSpec::from)
         .collect();
     if !others.is_empty() {
@@ -145,10 +145,10 @@ fn status_to_v1(
     let current = status.current_metrics.unwrap_or_default();
     let current_cpu = current
         .iter()
+        .rev()
         .filter(|m| m.type_ == "Resource")
         .filter_map(|m| m.resource.as_ref().filter(|r| r.name == "cpu"))
-        .filter_map(|r| r.current.average_utilization)
-        .last();
+        .find_map(|r| r.current.average_utilization);
     if !current.is_empty() {
         let v1: Vec<MetricStatus> = current.into_iter().map(MetricStatus::from).collect();
         annotations.insert(CURRENT_METRICS_ANNOTATION.to_owned(), to_json(&v1)?);

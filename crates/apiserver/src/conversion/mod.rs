@@ -74,7 +74,7 @@ pub trait Conversion: Send + Sync {
     ///
     /// # Errors
     /// When the object does not decode as the storage type or cannot be converted.
-    fn from_storage(&self, stored: Value) -> Result<Value, ConversionError>;
+    fn to_served(&self, stored: Value) -> Result<Value, ConversionError>;
 
     /// The stored object's field a field-selector label of the served version selects on;
     /// labels not renamed select the same field.
@@ -86,25 +86,25 @@ pub trait Conversion: Send + Sync {
 /// The conversion functions of one served type `S` and its storage type `T`.
 pub struct Typed<S, T> {
     to_storage: fn(S) -> Result<T, ConversionError>,
-    from_storage: fn(T) -> Result<S, ConversionError>,
+    to_served: fn(T) -> Result<S, ConversionError>,
     storage_defaults: fn(&mut Value),
     field_labels: &'static [(&'static str, &'static str)],
     _types: PhantomData<fn() -> (S, T)>,
 }
 
 impl<S, T> Typed<S, T> {
-    /// Converts with `to_storage` and `from_storage`, defaulting stored objects with
+    /// Converts with `to_storage` and `to_served`, defaulting stored objects with
     /// `storage_defaults` and renaming the served version's field labels by `field_labels`
     /// (`(served, stored)` pairs).
     pub fn new(
         to_storage: fn(S) -> Result<T, ConversionError>,
-        from_storage: fn(T) -> Result<S, ConversionError>,
+        to_served: fn(T) -> Result<S, ConversionError>,
         storage_defaults: fn(&mut Value),
         field_labels: &'static [(&'static str, &'static str)],
     ) -> Self {
         Self {
             to_storage,
-            from_storage,
+            to_served,
             storage_defaults,
             field_labels,
             _types: PhantomData,
@@ -140,8 +140,8 @@ where
         Ok(value)
     }
 
-    fn from_storage(&self, stored: Value) -> Result<Value, ConversionError> {
-        encode(&(self.from_storage)(decode::<T>(stored)?)?)
+    fn to_served(&self, stored: Value) -> Result<Value, ConversionError> {
+        encode(&(self.to_served)(decode::<T>(stored)?)?)
     }
 
     fn storage_field<'a>(&self, label: &'a str) -> &'a str {

@@ -30,7 +30,7 @@ fn v1_cpu_target_is_stored_as_a_v2_cpu_utilization_metric() {
     );
     assert_eq!(v2["metadata"]["resourceVersion"], "7");
     assert!(v2["metadata"].get("annotations").is_none());
-    assert_eq!(conversion.from_storage(v2).unwrap(), v1);
+    assert_eq!(conversion.to_served(v2).unwrap(), v1);
 }
 
 #[test]
@@ -46,7 +46,7 @@ fn v1_without_cpu_target_is_stored_with_upstreams_default_of_eighty() {
         v2["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"],
         80
     );
-    let back = conversion.from_storage(v2).unwrap();
+    let back = conversion.to_served(v2).unwrap();
     assert_eq!(back["spec"]["targetCPUUtilizationPercentage"], 80);
 }
 
@@ -85,7 +85,7 @@ fn rich_v2() -> Value {
 #[test]
 fn v2_only_content_survives_a_round_trip_through_v1_annotations() {
     let conversion = autoscaling::conversion();
-    let v1 = conversion.from_storage(rich_v2()).unwrap();
+    let v1 = conversion.to_served(rich_v2()).unwrap();
     assert_eq!(v1["spec"]["targetCPUUtilizationPercentage"], 70);
     assert_eq!(v1["status"]["currentCPUUtilizationPercentage"], 85);
     assert_eq!(v1["status"]["currentReplicas"], 3);
@@ -127,9 +127,9 @@ fn v1_objects_survive_a_round_trip_through_storage() {
     let conversion = autoscaling::conversion();
     let mut stored = rich_v2();
     crate::strategy::autoscaling::horizontal_pod_autoscaler_v2(&mut stored);
-    let v1 = conversion.from_storage(stored).unwrap();
+    let v1 = conversion.to_served(stored).unwrap();
     let stored = conversion.to_storage(v1.clone()).unwrap();
-    assert_eq!(conversion.from_storage(stored).unwrap(), v1);
+    assert_eq!(conversion.to_served(stored).unwrap(), v1);
 }
 
 #[test]
@@ -170,7 +170,7 @@ fn events_v1_fields_are_stored_under_their_core_names_and_come_back() {
     assert_eq!(core["count"], 3);
     assert_eq!(core["firstTimestamp"], "2025-01-01T00:00:00Z");
     assert_eq!(core["series"]["count"], 3);
-    assert_eq!(conversion.from_storage(core).unwrap(), new_style_event());
+    assert_eq!(conversion.to_served(core).unwrap(), new_style_event());
 }
 
 #[test]
@@ -184,7 +184,7 @@ fn core_events_read_through_events_v1_come_back_unchanged() {
         "source": {"component": "kubelet", "host": "node-1"},
         "firstTimestamp": "2025-01-01T00:00:00Z", "lastTimestamp": "2025-01-01T00:01:00Z",
     });
-    let v1 = conversion.from_storage(core.clone()).unwrap();
+    let v1 = conversion.to_served(core.clone()).unwrap();
     assert_eq!(v1["note"], "pulled");
     assert_eq!(v1["deprecatedSource"]["host"], "node-1");
     assert_eq!(conversion.to_storage(v1).unwrap(), core);

@@ -95,9 +95,7 @@ impl ResourceType {
     /// 500 when a stored object cannot be converted.
     pub fn served(&self, mut obj: Value) -> Result<Value, ApiError> {
         match &self.conversion {
-            Some(conversion) => conversion
-                .from_storage(obj)
-                .map_err(ApiError::ConvertStored),
+            Some(conversion) => conversion.to_served(obj).map_err(ApiError::ConvertStored),
             None => {
                 self.stamp_api_version(&mut obj);
                 Ok(obj)
