@@ -13,5 +13,6 @@ mod kubectl_basics;
 mod kubectl_crds_and_auth;
 mod namespaces;
 mod python_client;
+mod served_versions;
 mod server_side_apply;
 mod services;

@@ -188,6 +188,12 @@ pub enum ApiError {
         #[source]
         source: serde_json::Error,
     },
+    /// 400: the object sent cannot be converted to the version it is stored in.
+    #[error("{0}")]
+    ConvertRequest(#[source] crate::conversion::ConversionError),
+    /// 500: a stored object cannot be converted to the version requested.
+    #[error("{0}")]
+    ConvertStored(#[source] crate::conversion::ConversionError),
 }
 
 fn group_suffix(group: &str) -> String {
@@ -243,7 +249,7 @@ impl ApiError {
             | ApiError::Conflict { .. }
             | ApiError::ApplyConflict { .. } => StatusCode::CONFLICT,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest(_) | ApiError::ConvertRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -252,7 +258,7 @@ impl ApiError {
             ApiError::Gone { .. } | ApiError::ContinueExpired => StatusCode::GONE,
             ApiError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Store(StoreError::Compacted { .. }) => StatusCode::GONE,
-            ApiError::Store(_) | ApiError::CorruptObject { .. } => {
+            ApiError::Store(_) | ApiError::CorruptObject { .. } | ApiError::ConvertStored(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         }
@@ -265,7 +271,7 @@ impl ApiError {
             ApiError::AlreadyExists { .. } => "AlreadyExists",
             ApiError::Conflict { .. } | ApiError::ApplyConflict { .. } => "Conflict",
             ApiError::Invalid { .. } => "Invalid",
-            ApiError::BadRequest(_) => "BadRequest",
+            ApiError::BadRequest(_) | ApiError::ConvertRequest(_) => "BadRequest",
             ApiError::Unauthorized => "Unauthorized",
             ApiError::Forbidden(_) => "Forbidden",
             ApiError::MethodNotAllowed => "MethodNotAllowed",
@@ -274,7 +280,9 @@ impl ApiError {
             ApiError::Gone { .. } | ApiError::ContinueExpired => "Expired",
             ApiError::Timeout(_) => "Timeout",
             ApiError::Store(StoreError::Compacted { .. }) => "Expired",
-            ApiError::Store(_) | ApiError::CorruptObject { .. } => "InternalError",
+            ApiError::Store(_) | ApiError::CorruptObject { .. } | ApiError::ConvertStored(_) => {
+                "InternalError"
+            }
         }
     }
 

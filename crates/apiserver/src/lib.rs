@@ -10,6 +10,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod compactor;
 pub mod compression;
+pub mod conversion;
 pub mod crd;
 pub mod discovery;
 pub mod error;

@@ -135,6 +135,7 @@ fn resource_type(
             status_subresource: status,
             published,
         }),
+        conversion: None,
     })
 }
 

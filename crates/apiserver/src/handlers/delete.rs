@@ -273,7 +273,7 @@ pub(crate) async fn delete_collection(ctx: &Ctx<'_>, body: &Bytes) -> Result<Res
     for obj in page.items {
         let key = ctx.rt.key(meta::namespace(&obj), meta::name(&obj));
         match delete_one(ctx, &key, &options).await {
-            Ok(Outcome::Deleted(o) | Outcome::Pending(o)) => items.push(o),
+            Ok(Outcome::Deleted(o) | Outcome::Pending(o)) => items.push(ctx.rt.served(o)?),
             Err(ApiError::NotFound { .. }) => {}
             Err(e) => return Err(e),
         }

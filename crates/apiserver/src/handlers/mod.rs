@@ -23,6 +23,7 @@ use crate::discovery;
 use crate::error::ApiError;
 use crate::registry::{Registry, ResourceType};
 use crate::storage::Objects;
+use crate::table::IncludeObject;
 use crate::watch_cache::WatchCache;
 use request::{parse_path, Query, ResourcePath, Target};
 
@@ -91,15 +92,34 @@ impl Ctx<'_> {
     }
 }
 
-/// `obj` as the requested version serves it: resources whose versions share storage (custom
-/// resources, whose conversion is `None`) only differ in `apiVersion`.
-pub(crate) fn as_served(rt: &ResourceType, obj: &mut Value) {
-    let api_version = rt.api_version();
-    if let Some(map) = obj.as_object_mut() {
-        if map.get("apiVersion").and_then(Value::as_str) != Some(api_version.as_str()) {
-            map.insert("apiVersion".to_owned(), Value::String(api_version));
+/// The Table of `objects` (as stored) for `rt`. Cells are computed from the stored form, so
+/// every version of a resource prints the same columns (upstream prints its internal form);
+/// objects embedded with `includeObject=Object` are in the requested version.
+pub(crate) fn table_of(
+    rt: &ResourceType,
+    objects: &[Value],
+    include: IncludeObject,
+    list_metadata: Value,
+) -> Value {
+    let mut table = rt.strategy.table(objects, include, list_metadata);
+    if include == IncludeObject::Object {
+        let rows = table.get_mut("rows").and_then(Value::as_array_mut);
+        for (row, obj) in rows.into_iter().flatten().zip(objects) {
+            if let Ok(served) = rt.served(obj.clone()) {
+                row["object"] = served;
+            }
         }
     }
+    table
+}
+
+/// List items, as stored, in the requested version. Items of versions stored without
+/// conversion are left as they are: list items carry no apiVersion.
+pub(crate) fn served_items(rt: &ResourceType, items: Vec<Value>) -> Result<Vec<Value>, ApiError> {
+    if rt.conversion.is_none() {
+        return Ok(items);
+    }
+    items.into_iter().map(|obj| rt.served(obj)).collect()
 }
 
 /// Serves every request under `/api` and `/apis`.

@@ -1,6 +1,6 @@
 //! get, list and the scale view.
 
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use serde_json::{json, Map, Value};
 
@@ -28,7 +28,8 @@ impl Filter {
                 ctx.query.get("fieldSelector").unwrap_or_default(),
                 &ctx.rt.group,
                 &ctx.rt.kind,
-            )?,
+            )?
+            .renamed(|field| ctx.rt.storage_field(field)),
         })
     }
 
@@ -38,7 +39,7 @@ impl Filter {
     }
 }
 
-/// Encodes one object in the representation the client asked for.
+/// Encodes one object, as stored, in the version and representation the client asked for.
 pub(crate) fn object_response(
     ctx: &Ctx<'_>,
     code: StatusCode,
@@ -49,16 +50,18 @@ pub(crate) fn object_response(
     if repr == Representation::Table {
         let include = IncludeObject::parse(ctx.query.get("includeObject"));
         let rv = meta::str_at(obj, "/metadata/resourceVersion");
-        let body = ctx.rt.strategy.table(
+        let body = super::table_of(
+            &ctx.rt,
             std::slice::from_ref(obj),
             include,
             json!({"resourceVersion": rv}),
         );
         return respond(code, &body, Representation::Json, warnings);
     }
-    let mut obj = obj.clone();
-    super::as_served(&ctx.rt, &mut obj);
-    respond(code, &obj, repr, warnings)
+    match ctx.rt.served(obj.clone()) {
+        Ok(obj) => respond(code, &obj, repr, warnings),
+        Err(e) => e.into_response(),
+    }
 }
 
 /// GET of one object (also serves `/status`).
@@ -120,13 +123,11 @@ pub(crate) async fn list(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let repr = representation(&ctx.headers);
     if repr == Representation::Table {
         let include = IncludeObject::parse(ctx.query.get("includeObject"));
-        let body = ctx
-            .rt
-            .strategy
-            .table(&page.items, include, Value::Object(list_meta));
+        let body = super::table_of(&ctx.rt, &page.items, include, Value::Object(list_meta));
         return Ok(respond(StatusCode::OK, &body, Representation::Json, &[]));
     }
-    let items: Vec<Value> = page.items.into_iter().map(strip_type).collect();
+    let items = super::served_items(&ctx.rt, page.items)?;
+    let items: Vec<Value> = items.into_iter().map(strip_type).collect();
     let body = json!({
         "kind": format!("{}List", ctx.rt.kind),
         "apiVersion": ctx.rt.api_version(),

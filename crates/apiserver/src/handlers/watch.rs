@@ -38,18 +38,18 @@ impl Encoder {
         let object = match self.table {
             Some(include) if kind != "BOOKMARK" && kind != "ERROR" => {
                 let rv = crate::meta::str_at(object, "/metadata/resourceVersion");
-                self.rt.strategy.table(
+                super::table_of(
+                    &self.rt,
                     std::slice::from_ref(object),
                     include,
                     json!({"resourceVersion": rv}),
                 )
             }
             _ if kind == "BOOKMARK" || kind == "ERROR" => object.clone(),
-            _ => {
-                let mut object = object.clone();
-                super::as_served(&self.rt, &mut object);
-                object
-            }
+            _ => match self.rt.served(object.clone()) {
+                Ok(object) => object,
+                Err(e) => return self.line("ERROR", &e.to_status()),
+            },
         };
         let mut line =
             serde_json::to_vec(&json!({"type": kind, "object": object})).unwrap_or_default();
