@@ -8,6 +8,7 @@ pub mod client;
 pub mod clock;
 pub mod events;
 pub mod harness;
+pub mod job;
 pub mod leader;
 pub mod manager;
 pub mod namespace;

@@ -2,6 +2,7 @@
 //! it holds the `kube-controller-manager` Lease in `kube-system`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::Api;
@@ -11,9 +12,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::client::{ClientError, Credentials};
 use crate::clock::Clock;
+use crate::events::EventRecorder;
 use crate::leader::decision::ElectionConfig;
 use crate::leader::LeaderElector;
-use crate::{namespace, serviceaccount};
+use crate::{job, namespace, serviceaccount};
 
 /// The Lease the controller manager is elected through, as upstream's.
 pub const LEASE_NAME: &str = "kube-controller-manager";
@@ -21,7 +23,13 @@ pub const LEASE_NAME: &str = "kube-controller-manager";
 pub const LEASE_NAMESPACE: &str = "kube-system";
 
 /// The controllers this manager knows, by their upstream names.
-pub const CONTROLLERS: &[&str] = &["namespace", "serviceaccount"];
+pub const CONTROLLERS: &[&str] = &[
+    "namespace",
+    "serviceaccount",
+    "job",
+    "cronjob",
+    "ttl-after-finished",
+];
 
 /// How the controller manager runs.
 pub struct ManagerConfig {
@@ -33,6 +41,9 @@ pub struct ManagerConfig {
     pub clock: Arc<dyn Clock>,
     /// Controllers not to run, by name.
     pub disabled: Vec<String>,
+    /// The Job controller's delay before replacing a failed pod, doubled per further failure
+    /// (upstream: 10 s).
+    pub job_pod_failure_backoff: Duration,
 }
 
 /// Starts the controller manager against the API server `credentials` name. The task ends
@@ -51,6 +62,8 @@ pub fn start(
 
 /// Campaigns for leadership and runs the controllers while leading, until `shutdown`.
 pub async fn run(client: Client, config: ManagerConfig, shutdown: CancellationToken) {
+    // The identity is `<host>_<uuid>`; Events name the host as their reporting instance.
+    let host: Arc<str> = config.identity.split('_').next().unwrap_or_default().into();
     let leases: Api<Lease> = Api::namespaced(client.clone(), LEASE_NAMESPACE);
     let elector = LeaderElector::new(
         leases,
@@ -59,31 +72,54 @@ pub async fn run(client: Client, config: ManagerConfig, shutdown: CancellationTo
         config.election,
         Arc::clone(&config.clock),
     );
-    let clock = config.clock;
-    let disabled = Arc::new(config.disabled);
+    let options = Arc::new(Options {
+        clock: config.clock,
+        host,
+        disabled: config.disabled,
+        job_backoff: job::backoff::Delays {
+            base: config.job_pod_failure_backoff,
+            ..job::backoff::Delays::default()
+        },
+    });
     elector
         .run(shutdown, move |leading| {
-            run_controllers(
-                client.clone(),
-                Arc::clone(&clock),
-                Arc::clone(&disabled),
-                leading,
-            )
+            run_controllers(client.clone(), Arc::clone(&options), leading)
         })
         .await;
 }
 
-/// Runs every enabled controller until `leading` is cancelled, and waits for them all.
-async fn run_controllers(
-    client: Client,
+/// What the controllers are started with, beyond the client.
+struct Options {
     clock: Arc<dyn Clock>,
-    disabled: Arc<Vec<String>>,
-    leading: CancellationToken,
-) {
-    let enabled = |name: &str| !disabled.iter().any(|d| d == name);
+    /// This host's name, the reporting instance of Events.
+    host: Arc<str>,
+    disabled: Vec<String>,
+    job_backoff: job::backoff::Delays,
+}
+
+/// Runs every enabled controller until `leading` is cancelled, and waits for them all.
+async fn run_controllers(client: Client, options: Arc<Options>, leading: CancellationToken) {
+    let enabled = |name: &str| !options.disabled.iter().any(|d| d == name);
+    let clock = &options.clock;
+    let recorder = |component: &str| {
+        EventRecorder::new(client.clone(), component, &options.host, Arc::clone(clock))
+    };
     let mut tasks = tokio::task::JoinSet::new();
     if enabled("namespace") {
-        tasks.spawn(namespace::run(client.clone(), clock, leading.clone()));
+        tasks.spawn(namespace::run(
+            client.clone(),
+            Arc::clone(clock),
+            leading.clone(),
+        ));
+    }
+    if enabled("job") {
+        let ctx = job::Context::new(
+            client.clone(),
+            Arc::clone(clock),
+            recorder(job::COMPONENT),
+            options.job_backoff,
+        );
+        tasks.spawn(job::run(ctx, leading.clone()));
     }
     if enabled("serviceaccount") {
         tasks.spawn(serviceaccount::run(client, leading.clone()));
