@@ -15,7 +15,8 @@ use tokio_util::sync::CancellationToken;
 const USER: &str = "system:kube-controller-manager";
 
 /// Starts the controller manager against `server_url` unless `disabled` holds `*`; the other
-/// names in `disabled` are controllers not to run. The task ends after `shutdown`.
+/// names in `disabled` are controllers not to run; `job_pod_failure_backoff` is the Job
+/// controller's first replacement delay. The task ends after `shutdown`.
 ///
 /// # Errors
 /// When the client certificate cannot be issued or the client built.
@@ -24,6 +25,7 @@ pub fn start(
     server_url: &str,
     host: &str,
     disabled: &[String],
+    job_pod_failure_backoff: std::time::Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Option<JoinHandle<()>>> {
     if disabled.iter().any(|d| d == "*") {
@@ -44,6 +46,7 @@ pub fn start(
         election: ElectionConfig::default(),
         clock: Arc::new(SystemClock),
         disabled: disabled.to_vec(),
+        job_pod_failure_backoff,
     };
     let task = rudder_controllers::start(&credentials, config, shutdown)
         .context("starting the controller manager")?;

@@ -43,6 +43,10 @@ pub struct ServerArgs {
     /// Controllers not to run (comma-separated names); given alone, no controller runs.
     #[arg(long, value_delimiter = ',', num_args = 0.., default_missing_value = "*")]
     disable_controllers: Vec<String>,
+    /// The Job controller's delay before replacing a failed pod, in milliseconds; it doubles
+    /// with each further failure, up to 6 minutes.
+    #[arg(long, default_value_t = 10_000)]
+    job_pod_failure_backoff_ms: u64,
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -124,6 +128,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         &server_url,
         &host_name(),
         &args.disable_controllers,
+        std::time::Duration::from_millis(args.job_pod_failure_backoff_ms),
         stop_controllers.clone(),
     )?;
 
