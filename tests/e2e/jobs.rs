@@ -36,16 +36,25 @@ fn pods_of(cluster: &Cluster, job: &str) -> Vec<Value> {
 }
 
 fn phase(pod: &Value) -> &str {
-    pod.pointer("/status/phase").and_then(Value::as_str).unwrap_or_default()
+    pod.pointer("/status/phase")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
 }
 
 fn name(obj: &Value) -> String {
-    obj["metadata"]["name"].as_str().unwrap_or_default().to_owned()
+    obj["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// Ends `pod`'s only container with `exit_code`, setting the pod's phase as a kubelet would.
 fn finish_pod(cluster: &Cluster, pod: &str, exit_code: i32) {
-    let phase = if exit_code == 0 { "Succeeded" } else { "Failed" };
+    let phase = if exit_code == 0 {
+        "Succeeded"
+    } else {
+        "Failed"
+    };
     let now = "2025-01-01T00:00:00Z";
     let patch = serde_json::json!({"status": {
         "phase": phase,
@@ -57,7 +66,15 @@ fn finish_pod(cluster: &Cluster, pod: &str, exit_code: i32) {
         }]
     }});
     let patch = patch.to_string();
-    let args = ["patch", "pod", pod, "--subresource=status", "--type=merge", "-p", &patch];
+    let args = [
+        "patch",
+        "pod",
+        pod,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        &patch,
+    ];
     // The pod may be gone already (deleted by the controller): that is fine.
     let _ = cluster.kubectl(&args);
 }
@@ -66,7 +83,10 @@ fn finish_pod(cluster: &Cluster, pod: &str, exit_code: i32) {
 fn finish_running(cluster: &Cluster, job: &str, exit_code: i32) -> usize {
     let running: Vec<Value> = pods_of(cluster, job)
         .into_iter()
-        .filter(|p| !matches!(phase(p), "Succeeded" | "Failed") && p["metadata"]["deletionTimestamp"].is_null())
+        .filter(|p| {
+            !matches!(phase(p), "Succeeded" | "Failed")
+                && p["metadata"]["deletionTimestamp"].is_null()
+        })
         .collect();
     for p in &running {
         finish_pod(cluster, &name(p), exit_code);
@@ -98,13 +118,21 @@ fn events(cluster: &Cluster, object: &str) -> String {
 #[test]
 fn a_job_with_five_completions_two_at_a_time_finishes_with_five_succeeded() {
     let cluster = Cluster::start();
-    cluster.apply(&job_manifest("pi", "  completions: 5\n  parallelism: 2"), &[]);
+    cluster.apply(
+        &job_manifest("pi", "  completions: 5\n  parallelism: 2"),
+        &[],
+    );
     let mut most_running = 0;
     let done = wait_for(Duration::from_secs(60), || {
         most_running = most_running.max(finish_running(&cluster, "pi", 0));
         condition(&cluster, "pi", "Complete")
     });
-    assert_eq!(done.as_deref(), Some("CompletionsReached"), "{}", cluster.log());
+    assert_eq!(
+        done.as_deref(),
+        Some("CompletionsReached"),
+        "{}",
+        cluster.log()
+    );
     assert!(most_running <= 2, "{most_running} pods ran at once");
     let job = json(&cluster, &["get", "job", "pi"]);
     assert_eq!(job["status"]["succeeded"], 5);
@@ -112,14 +140,25 @@ fn a_job_with_five_completions_two_at_a_time_finishes_with_five_succeeded() {
     let pods = pods_of(&cluster, "pi");
     assert_eq!(pods.len(), 5);
     let tracked = pods.iter().filter(|p| {
-        let finalizers = p["metadata"]["finalizers"].as_array().cloned().unwrap_or_default();
-        finalizers.iter().any(|f| f == "batch.kubernetes.io/job-tracking")
+        let finalizers = p["metadata"]["finalizers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        finalizers
+            .iter()
+            .any(|f| f == "batch.kubernetes.io/job-tracking")
     });
     assert_eq!(tracked.count(), 0, "finalizers released");
     let table = cluster.ok(&["get", "jobs"]);
-    assert!(table.contains("Complete") && table.contains("5/5"), "{table}");
+    assert!(
+        table.contains("Complete") && table.contains("5/5"),
+        "{table}"
+    );
     let seen = events(&cluster, "pi");
-    assert!(seen.contains("Created pod: pi-") && seen.contains("Job completed"), "{seen}");
+    assert!(
+        seen.contains("Created pod: pi-") && seen.contains("Job completed"),
+        "{seen}"
+    );
 }
 
 #[test]
@@ -130,14 +169,26 @@ fn a_failing_job_stops_at_its_backoff_limit() {
         finish_running(&cluster, "doomed", 1);
         condition(&cluster, "doomed", "Failed")
     });
-    assert_eq!(failed.as_deref(), Some("BackoffLimitExceeded"), "{}", cluster.log());
+    assert_eq!(
+        failed.as_deref(),
+        Some("BackoffLimitExceeded"),
+        "{}",
+        cluster.log()
+    );
     let job = json(&cluster, &["get", "job", "doomed"]);
     assert_eq!(job["status"]["failed"], 3);
-    assert_eq!(pods_of(&cluster, "doomed").len(), 3, "backoffLimit + 1 pods ran");
+    assert_eq!(
+        pods_of(&cluster, "doomed").len(),
+        3,
+        "backoffLimit + 1 pods ran"
+    );
     let table = cluster.ok(&["get", "job", "doomed"]);
     assert!(table.contains("Failed"), "{table}");
     let seen = events(&cluster, "doomed");
-    assert!(seen.contains("Job has reached the specified backoff limit"), "{seen}");
+    assert!(
+        seen.contains("Job has reached the specified backoff limit"),
+        "{seen}"
+    );
 }
 
 #[test]
@@ -153,11 +204,21 @@ fn an_indexed_job_runs_one_pod_per_index() {
     let index_key = "batch.kubernetes.io/job-completion-index";
     let indexes: BTreeSet<String> = pods
         .iter()
-        .map(|p| p["metadata"]["annotations"][index_key].as_str().unwrap_or_default().to_owned())
+        .map(|p| {
+            p["metadata"]["annotations"][index_key]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
         .collect();
-    assert_eq!(indexes, BTreeSet::from(["0".to_owned(), "1".to_owned(), "2".to_owned()]));
+    assert_eq!(
+        indexes,
+        BTreeSet::from(["0".to_owned(), "1".to_owned(), "2".to_owned()])
+    );
     for p in &pods {
-        let index = p["metadata"]["annotations"][index_key].as_str().unwrap_or_default();
+        let index = p["metadata"]["annotations"][index_key]
+            .as_str()
+            .unwrap_or_default();
         assert_eq!(p["spec"]["hostname"], format!("idx-{index}"));
         assert_eq!(p["metadata"]["labels"][index_key], index);
     }
@@ -180,19 +241,41 @@ fn a_fail_job_rule_fails_the_job_on_its_exit_code() {
         finish_running(&cluster, "strict", 42);
         condition(&cluster, "strict", "Failed")
     });
-    assert_eq!(failed.as_deref(), Some("PodFailurePolicy"), "{}", cluster.log());
+    assert_eq!(
+        failed.as_deref(),
+        Some("PodFailurePolicy"),
+        "{}",
+        cluster.log()
+    );
     assert_eq!(pods_of(&cluster, "strict").len(), 1);
 }
 
 #[test]
 fn a_suspended_job_starts_pods_only_once_resumed() {
     let cluster = Cluster::start();
-    cluster.apply(&job_manifest("later", "  suspend: true\n  parallelism: 2\n  completions: 2"), &[]);
-    let suspended = wait_for(Duration::from_secs(20), || condition(&cluster, "later", "Suspended"));
+    cluster.apply(
+        &job_manifest(
+            "later",
+            "  suspend: true\n  parallelism: 2\n  completions: 2",
+        ),
+        &[],
+    );
+    let suspended = wait_for(Duration::from_secs(20), || {
+        condition(&cluster, "later", "Suspended")
+    });
     assert_eq!(suspended.as_deref(), Some("JobSuspended"));
     assert!(pods_of(&cluster, "later").is_empty());
     assert!(cluster.ok(&["get", "job", "later"]).contains("Suspended"));
-    cluster.ok(&["patch", "job", "later", "--type=merge", "-p", r#"{"spec":{"suspend":false}}"#]);
-    let started = wait_for(Duration::from_secs(20), || (pods_of(&cluster, "later").len() == 2).then_some(()));
+    cluster.ok(&[
+        "patch",
+        "job",
+        "later",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"suspend":false}}"#,
+    ]);
+    let started = wait_for(Duration::from_secs(20), || {
+        (pods_of(&cluster, "later").len() == 2).then_some(())
+    });
     assert!(started.is_some(), "{}", cluster.log());
 }

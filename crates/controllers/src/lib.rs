@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod clock;
+pub mod cronjob;
 pub mod events;
 pub mod harness;
 pub mod job;
@@ -13,6 +14,7 @@ pub mod leader;
 pub mod manager;
 pub mod namespace;
 pub mod serviceaccount;
+pub mod ttlafterfinished;
 
 pub use client::{ClientError, Credentials};
 pub use manager::{start, ManagerConfig};

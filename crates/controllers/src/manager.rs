@@ -15,7 +15,7 @@ use crate::clock::Clock;
 use crate::events::EventRecorder;
 use crate::leader::decision::ElectionConfig;
 use crate::leader::LeaderElector;
-use crate::{job, namespace, serviceaccount};
+use crate::{cronjob, job, namespace, serviceaccount, ttlafterfinished};
 
 /// The Lease the controller manager is elected through, as upstream's.
 pub const LEASE_NAME: &str = "kube-controller-manager";
@@ -120,6 +120,21 @@ async fn run_controllers(client: Client, options: Arc<Options>, leading: Cancell
             options.job_backoff,
         );
         tasks.spawn(job::run(ctx, leading.clone()));
+    }
+    if enabled("cronjob") {
+        let ctx = cronjob::Context {
+            client: client.clone(),
+            clock: Arc::clone(clock),
+            recorder: recorder(cronjob::COMPONENT),
+        };
+        tasks.spawn(cronjob::run(ctx, leading.clone()));
+    }
+    if enabled("ttl-after-finished") {
+        let ctx = ttlafterfinished::Context {
+            client: client.clone(),
+            clock: Arc::clone(clock),
+        };
+        tasks.spawn(ttlafterfinished::run(ctx, leading.clone()));
     }
     if enabled("serviceaccount") {
         tasks.spawn(serviceaccount::run(client, leading.clone()));

@@ -16,7 +16,7 @@ use super::failure_policy::{self, Verdict};
 use super::indexes::{self, Indexes};
 use super::pods;
 use super::tracking;
-use crate::events::EventType;
+use crate::events::Note;
 
 /// The most pods created or deleted in one sync, as upstream.
 pub const MAX_POD_CHANGES_PER_SYNC: usize = 500;
@@ -42,17 +42,6 @@ pub struct Deletion {
     pub name: String,
     /// Whether to remove the tracking finalizer first (the pod is not counted as failed).
     pub remove_finalizer_first: bool,
-}
-
-/// An Event to record about the Job.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Note {
-    /// Normal or Warning.
-    pub kind: EventType,
-    /// The reason.
-    pub reason: &'static str,
-    /// The message.
-    pub message: String,
 }
 
 /// What one sync does, in order: delete, create, write `status` (when it changed), remove
@@ -403,18 +392,10 @@ fn suspension(facts: &Facts<'_>, status: &mut JobStatus, now: Timestamp, notes: 
             "Job suspended",
             now,
         ) {
-            notes.push(Note {
-                kind: EventType::Normal,
-                reason: "Suspended",
-                message: "Job suspended".to_owned(),
-            });
+            notes.push(Note::normal("Suspended", "Job suspended"));
         }
     } else if conditions::ensure(list, SUSPENDED, "False", "JobResumed", "Job resumed", now) {
-        notes.push(Note {
-            kind: EventType::Normal,
-            reason: "Resumed",
-            message: "Job resumed".to_owned(),
-        });
+        notes.push(Note::normal("Resumed", "Job resumed"));
         status.start_time = Some(Time(now));
     }
     if status.conditions.as_ref().is_some_and(Vec::is_empty) {
