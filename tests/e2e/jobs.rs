@@ -279,3 +279,91 @@ fn a_suspended_job_starts_pods_only_once_resumed() {
     });
     assert!(started.is_some(), "{}", cluster.log());
 }
+
+#[test]
+fn a_finished_job_with_a_ttl_is_deleted() {
+    let cluster = Cluster::start();
+    cluster.apply(&job_manifest("brief", "  ttlSecondsAfterFinished: 0"), &[]);
+    let deleted = wait_for(Duration::from_secs(30), || {
+        finish_running(&cluster, "brief", 0);
+        let out = cluster.kubectl(&["get", "job", "brief", "-o", "json"]);
+        if !out.status.success() {
+            return Some("gone".to_owned());
+        }
+        let job: Value = serde_json::from_slice(&out.stdout).ok()?;
+        // Foreground deletion: the garbage collector removes it once its pods are gone.
+        job["metadata"]["deletionTimestamp"]
+            .as_str()
+            .map(str::to_owned)
+    });
+    assert!(deleted.is_some(), "{}", cluster.log());
+}
+
+/// Seconds since the epoch of an RFC 3339 time.
+fn epoch(text: &str) -> i64 {
+    text.parse::<k8s_openapi::jiff::Timestamp>()
+        .expect("RFC 3339")
+        .as_second()
+}
+
+/// The one `*/1 * * * *` test: it waits for the next minute.
+#[test]
+fn a_cronjob_every_minute_creates_a_job_within_the_minute() {
+    let cluster = Cluster::start();
+    cluster.ok(&[
+        "create",
+        "cronjob",
+        "tick",
+        "--image=busybox",
+        "--schedule=*/1 * * * *",
+        "--",
+        "true",
+    ]);
+    let job = wait_for(Duration::from_secs(75), || {
+        let list = json(&cluster, &["get", "jobs"]);
+        list["items"].as_array()?.first().cloned()
+    })
+    .unwrap_or_else(|| panic!("no job within a minute\n{}", cluster.log()));
+    let job_name = name(&job);
+    let scheduled = job["metadata"]["annotations"]
+        ["batch.kubernetes.io/cronjob-scheduled-timestamp"]
+        .as_str()
+        .expect("scheduled-timestamp annotation");
+    let scheduled = epoch(scheduled);
+    assert_eq!(scheduled % 60, 0, "scheduled on the minute");
+    assert_eq!(job_name, format!("tick-{}", scheduled / 60));
+    let created = epoch(
+        job["metadata"]["creationTimestamp"]
+            .as_str()
+            .unwrap_or_default(),
+    );
+    assert!(
+        (0..60).contains(&(created - scheduled)),
+        "created {}s after its minute",
+        created - scheduled
+    );
+    assert_eq!(job["metadata"]["ownerReferences"][0]["kind"], "CronJob");
+    let cj = json(&cluster, &["get", "cronjob", "tick"]);
+    assert_eq!(cj["status"]["active"][0]["name"], job_name.as_str());
+    assert_eq!(
+        epoch(
+            cj["status"]["lastScheduleTime"]
+                .as_str()
+                .unwrap_or_default()
+        ),
+        scheduled
+    );
+    assert!(events(&cluster, "tick").contains(&format!("Created job {job_name}")));
+
+    // Once the Job completes, the CronJob no longer lists it as active.
+    let settled = wait_for(Duration::from_secs(30), || {
+        finish_running(&cluster, &job_name, 0);
+        let cj = json(&cluster, &["get", "cronjob", "tick"]);
+        (cj["status"]["active"].is_null() && cj["status"]["lastSuccessfulTime"].is_string())
+            .then_some(())
+    });
+    assert!(settled.is_some(), "{}", cluster.log());
+    assert!(events(&cluster, "tick").contains(&format!(
+        "Saw completed job: {job_name}, condition: Complete"
+    )));
+}

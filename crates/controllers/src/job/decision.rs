@@ -103,45 +103,14 @@ pub fn plan(input: &Inputs<'_>) -> Plan {
     let spec = input.job.spec.clone().unwrap_or_default();
     let facts = Facts::of(&spec);
     let mut status = input.job.status.clone().unwrap_or_default();
-    let uncounted = tracking::Uncounted::of(&status);
-    let counted_before = |p: &Pod, set: &HashSet<String>| set.contains(pods::uid(p));
-    let fresh: Vec<&Pod> = input
-        .pods
-        .iter()
-        .filter(|p| pods::has_tracking_finalizer(p) && facts.valid_index(p))
-        .collect();
-    let new_succeeded: Vec<&Pod> = fresh
-        .iter()
-        .copied()
-        .filter(|p| pods::succeeded(p) && !counted_before(p, &uncounted.succeeded))
-        .collect();
-    let new_failed: Vec<&Pod> = fresh
-        .iter()
-        .copied()
-        .filter(|p| {
-            pods::failed(p, facts.only_replace_failed) && !counted_before(p, &uncounted.failed)
-        })
-        .collect();
-    let policy = spec.pod_failure_policy.as_ref();
-    let counted_failures = new_failed
-        .iter()
-        .filter(|p| failure_policy::judge(policy, p).counts())
-        .count();
-    let mut succeeded = status.succeeded.unwrap_or(0)
-        + len32(new_succeeded.len())
-        + len32(uncounted.succeeded.len());
-    let failed =
-        status.failed.unwrap_or(0) + len32(counted_failures) + len32(uncounted.failed.len());
+    let Counts {
+        mut succeeded,
+        failed,
+        backoff,
+    } = count(input, &facts, &status);
     if status.start_time.is_none() && !facts.suspended {
         status.start_time = Some(Time(input.now));
     }
-    let backoff = input.backoff.advance(
-        new_succeeded
-            .iter()
-            .map(|p| backoff::finished_at(p))
-            .collect(),
-        new_failed.iter().map(|p| backoff::finished_at(p)).collect(),
-    );
     let mut requeue = Requeue::default();
     let mut finish = failure_condition(input, &facts, &status, failed, &mut requeue);
     let mut succeeded_indexes = None;
@@ -150,25 +119,14 @@ pub fn plan(input: &Inputs<'_>) -> Plan {
         succeeded = done.total();
         succeeded_indexes = Some(done);
     }
-
-    let mut active: Vec<&Pod> = input.pods.iter().filter(|p| pods::is_active(p)).collect();
-    let mut terminating = len32(
-        input
-            .pods
-            .iter()
-            .filter(|p| pods::is_terminating(p))
-            .count(),
-    );
-    let mut ready = len32(active.iter().filter(|p| pods::is_ready(p)).count());
+    let mut state = PodState::of(input.pods);
     let mut deletions = Vec::new();
     let mut creations = Vec::new();
     let mut notes = Vec::new();
     if finish.is_some() {
         // The Job failed: its running pods go, keeping their finalizers so they are counted.
-        deletions = delete(&active, false);
-        terminating += len32(active.len());
-        ready = 0;
-        active.clear();
+        let all = state.active.clone();
+        deletions = state.remove(&all, false);
     } else {
         let deleting_job = input.job.metadata.deletion_timestamp.is_some();
         if !deleting_job {
@@ -178,23 +136,17 @@ pub fn plan(input: &Inputs<'_>) -> Plan {
                 pods: input.pods,
                 succeeded,
                 done: succeeded_indexes.as_ref(),
-                terminating,
+                terminating: state.terminating,
                 backoff: &backoff,
                 delays: &input.delays,
                 now: input.now,
             }
-            .run(&active);
-            if !managed.remove.is_empty() {
-                let removed: HashSet<&str> = managed.remove.iter().map(|p| pods::uid(p)).collect();
-                ready -= len32(managed.remove.iter().filter(|p| pods::is_ready(p)).count());
-                terminating += len32(managed.remove.len());
-                active.retain(|p| !removed.contains(pods::uid(p)));
-                deletions = delete(&managed.remove, true);
-            }
+            .run(&state.active);
+            deletions = state.remove(&managed.remove, true);
             creations = managed.create;
             requeue.at(managed.wait);
         }
-        let active_after = len32(active.len() + creations.len());
+        let active_after = len32(state.active.len() + creations.len());
         let complete = match facts.completions {
             None => succeeded > 0 && active_after == 0,
             Some(c) => succeeded >= c && active_after == 0,
@@ -211,9 +163,9 @@ pub fn plan(input: &Inputs<'_>) -> Plan {
             suspension(&facts, &mut status, input.now, &mut notes);
         }
     }
-    status.active = Some(len32(active.len() + creations.len()));
-    status.ready = Some(ready.max(0));
-    status.terminating = Some(terminating);
+    status.active = Some(len32(state.active.len() + creations.len()));
+    status.ready = Some(state.ready.max(0));
+    status.terminating = Some(state.terminating);
 
     let tracked = tracking::track(tracking::TrackInputs {
         facts: &facts,
@@ -238,6 +190,83 @@ pub fn plan(input: &Inputs<'_>) -> Plan {
     }
 }
 
+/// The Job's counters including pods finished since the last sync, and the back-off record
+/// once those are taken in.
+struct Counts {
+    succeeded: i32,
+    failed: i32,
+    backoff: Record,
+}
+
+/// Counts what the status records, what it lists as uncounted, and the finished pods still
+/// carrying the finalizer that it does not list yet (failures the policy ignores left out).
+fn count(input: &Inputs<'_>, facts: &Facts<'_>, status: &JobStatus) -> Counts {
+    let uncounted = tracking::Uncounted::of(status);
+    let fresh = input
+        .pods
+        .iter()
+        .filter(|p| pods::has_tracking_finalizer(p) && facts.valid_index(p));
+    let (mut new_succeeded, mut new_failed) = (Vec::new(), Vec::new());
+    for p in fresh {
+        let uid = pods::uid(p);
+        if pods::succeeded(p) && !uncounted.succeeded.contains(uid) {
+            new_succeeded.push(p);
+        } else if pods::failed(p, facts.only_replace_failed) && !uncounted.failed.contains(uid) {
+            new_failed.push(p);
+        }
+    }
+    let policy = facts.spec.pod_failure_policy.as_ref();
+    let counted_failures = new_failed
+        .iter()
+        .filter(|p| failure_policy::judge(policy, p).counts())
+        .count();
+    let finished_at = |list: &[&Pod]| list.iter().map(|p| backoff::finished_at(p)).collect();
+    Counts {
+        succeeded: status.succeeded.unwrap_or(0)
+            + len32(new_succeeded.len())
+            + len32(uncounted.succeeded.len()),
+        failed: status.failed.unwrap_or(0)
+            + len32(counted_failures)
+            + len32(uncounted.failed.len()),
+        backoff: input
+            .backoff
+            .advance(finished_at(&new_succeeded), finished_at(&new_failed)),
+    }
+}
+
+/// The Job's unfinished pods, as the sync changes them.
+struct PodState<'a> {
+    active: Vec<&'a Pod>,
+    terminating: i32,
+    ready: i32,
+}
+
+impl<'a> PodState<'a> {
+    fn of(all: &'a [Pod]) -> Self {
+        let active: Vec<&Pod> = all.iter().filter(|p| pods::is_active(p)).collect();
+        Self {
+            terminating: len32(all.iter().filter(|p| pods::is_terminating(p)).count()),
+            ready: len32(active.iter().filter(|p| pods::is_ready(p)).count()),
+            active,
+        }
+    }
+
+    /// Takes `gone` out of the active pods (they become terminating) and says how to delete
+    /// them.
+    fn remove(&mut self, gone: &[&Pod], remove_finalizer_first: bool) -> Vec<Deletion> {
+        let uids: HashSet<&str> = gone.iter().map(|p| pods::uid(p)).collect();
+        self.ready -= len32(gone.iter().filter(|p| pods::is_ready(p)).count());
+        self.terminating += len32(gone.len());
+        self.active.retain(|p| !uids.contains(pods::uid(p)));
+        gone.iter()
+            .map(|p| Deletion {
+                name: p.metadata.name.clone().unwrap_or_default(),
+                remove_finalizer_first,
+            })
+            .collect()
+    }
+}
+
 /// The pods of a finished Job that still carry the tracking finalizer, to release.
 pub fn finished_release(pods: &[Pod]) -> Vec<(String, String)> {
     pods.iter()
@@ -253,15 +282,6 @@ pub fn finished_release(pods: &[Pod]) -> Vec<(String, String)> {
 
 fn len32(n: usize) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
-}
-
-fn delete(pods: &[&Pod], remove_finalizer_first: bool) -> Vec<Deletion> {
-    pods.iter()
-        .map(|p| Deletion {
-            name: p.metadata.name.clone().unwrap_or_default(),
-            remove_finalizer_first,
-        })
-        .collect()
 }
 
 /// The earliest of the requeue delays asked for.
