@@ -11,7 +11,9 @@ pub mod harness;
 pub mod leader;
 pub mod manager;
 pub mod namespace;
+pub mod replicaset;
 pub mod serviceaccount;
+pub mod workload;
 
 pub use client::{ClientError, Credentials};
 pub use manager::{start, ManagerConfig};
