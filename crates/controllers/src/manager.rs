@@ -15,7 +15,7 @@ use crate::events::EventRecorder;
 use crate::leader::decision::ElectionConfig;
 use crate::leader::LeaderElector;
 use crate::replicaset::ReplicaOwner;
-use crate::{namespace, replicaset, serviceaccount};
+use crate::{deployment, namespace, replicaset, serviceaccount};
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::ReplicationController;
 
@@ -118,6 +118,14 @@ async fn run_controllers(
             client.clone(),
             Arc::clone(&clock),
             recorder(ReplicationController::COMPONENT),
+            leading.clone(),
+        ));
+    }
+    if enabled("deployment") {
+        tasks.spawn(deployment::run(
+            client.clone(),
+            Arc::clone(&clock),
+            recorder("deployment-controller"),
             leading.clone(),
         ));
     }
