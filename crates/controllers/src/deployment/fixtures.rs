@@ -204,9 +204,11 @@ impl Sim {
         for _ in 0..limit {
             let plan = self.sync();
             check(self);
+            let before = self.rses.clone();
             self.pods_follow();
             check(self);
-            if plan.writes.is_empty() && plan.status.is_none() && plan.revision.is_none() {
+            let quiet = plan.writes.is_empty() && plan.status.is_none() && plan.revision.is_none();
+            if quiet && before == self.rses {
                 return;
             }
         }
