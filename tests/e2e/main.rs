@@ -15,3 +15,5 @@ mod namespaces;
 mod python_client;
 mod server_side_apply;
 mod services;
+mod workloads;
+mod workloads_support;

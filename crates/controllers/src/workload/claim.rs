@@ -44,10 +44,16 @@ pub fn adopt_patch(meta: &ObjectMeta, owner: &OwnerReference) -> Value {
     json!({"metadata": {"ownerReferences": refs, "resourceVersion": meta.resource_version}})
 }
 
-/// The merge patch that removes the reference to `owner_uid`, guarded by resourceVersion.
+/// The merge patch that removes the reference to `owner_uid` (the whole field when it was
+/// the only one), guarded by resourceVersion.
 pub fn release_patch(meta: &ObjectMeta, owner_uid: &str) -> Value {
     let mut refs = meta.owner_references.clone().unwrap_or_default();
     refs.retain(|r| r.uid != owner_uid);
+    let refs = if refs.is_empty() {
+        Value::Null
+    } else {
+        json!(refs)
+    };
     json!({"metadata": {"ownerReferences": refs, "resourceVersion": meta.resource_version}})
 }
 
@@ -108,6 +114,6 @@ mod tests {
         assert_eq!(adopt["metadata"]["ownerReferences"][0]["uid"], "me");
         assert_eq!(adopt["metadata"]["resourceVersion"], "7");
         let release = release_patch(&owned_by(Some("me")), "me");
-        assert_eq!(release["metadata"]["ownerReferences"], json!([]));
+        assert!(release["metadata"]["ownerReferences"].is_null());
     }
 }
