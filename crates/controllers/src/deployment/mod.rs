@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions};
+use kube::api::{Api, DeleteParams, ListParams, Patch, Preconditions};
 use kube::core::{Selector, SelectorExt};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
@@ -30,6 +30,7 @@ use crate::events::EventRecorder;
 use crate::harness::Harness;
 use crate::workload::claim::{self, Claim};
 use crate::workload::pod::{controller_of, controller_ref};
+use crate::workload::{patch_params, post_params};
 use plan::{Input, Note, Plan, Write};
 
 /// What the Deployment controller's reconciles share.
@@ -198,11 +199,7 @@ async fn claim_replica_sets(
         let api: Api<ReplicaSet> =
             Api::namespaced(ctx.client.clone(), &rs.namespace().unwrap_or_default());
         match api
-            .patch(
-                &rs.name_any(),
-                &PatchParams::default(),
-                &Patch::Merge(&patch),
-            )
+            .patch(&rs.name_any(), &patch_params(), &Patch::Merge(&patch))
             .await
         {
             Ok(patched) if selected => owned.push(patched),
@@ -237,7 +234,7 @@ async fn apply(ctx: &Context, d: &Deployment, plan: Plan) -> Result<Action, Erro
     let api: Api<ReplicaSet> = Api::namespaced(ctx.client.clone(), &namespace);
     for (write, notes) in &plan.writes {
         match write {
-            Write::Create(rs) => match api.create(&PostParams::default(), rs).await {
+            Write::Create(rs) => match api.create(&post_params(), rs).await {
                 Ok(_) => {}
                 Err(kube::Error::Api(s)) if s.code == 409 => {
                     return on_name_taken(ctx, d, rs).await
@@ -245,7 +242,7 @@ async fn apply(ctx: &Context, d: &Deployment, plan: Plan) -> Result<Action, Erro
                 Err(source) => return Err(rs_error(d, rs, source)),
             },
             Write::Update(rs) => {
-                api.replace(&rs.name_any(), &PostParams::default(), rs)
+                api.replace(&rs.name_any(), &post_params(), rs)
                     .await
                     .map_err(|source| rs_error(d, rs, source))?;
             }
@@ -274,11 +271,7 @@ async fn apply(ctx: &Context, d: &Deployment, plan: Plan) -> Result<Action, Erro
     if let Some(revision) = &plan.revision {
         let patch = json!({"metadata": {"resourceVersion": resource_version, "annotations": {util::REVISION: revision}}});
         let written = deployments
-            .patch(
-                &d.name_any(),
-                &PatchParams::default(),
-                &Patch::Merge(&patch),
-            )
+            .patch(&d.name_any(), &patch_params(), &Patch::Merge(&patch))
             .await
             .map_err(update_err)?;
         resource_version = written.resource_version();
@@ -286,11 +279,7 @@ async fn apply(ctx: &Context, d: &Deployment, plan: Plan) -> Result<Action, Erro
     if let Some(status) = &plan.status {
         let patch = json!({"metadata": {"resourceVersion": resource_version}, "status": status});
         deployments
-            .patch_status(
-                &d.name_any(),
-                &PatchParams::default(),
-                &Patch::Merge(&patch),
-            )
+            .patch_status(&d.name_any(), &patch_params(), &Patch::Merge(&patch))
             .await
             .map_err(update_err)?;
     }
@@ -333,11 +322,7 @@ async fn on_name_taken(ctx: &Context, d: &Deployment, rs: &ReplicaSet) -> Result
     let deployments: Api<Deployment> =
         Api::namespaced(ctx.client.clone(), &d.namespace().unwrap_or_default());
     deployments
-        .patch_status(
-            &d.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(&patch),
-        )
+        .patch_status(&d.name_any(), &patch_params(), &Patch::Merge(&patch))
         .await
         .map_err(|source| Error::UpdateDeployment {
             deployment: d.name_any(),

@@ -70,6 +70,31 @@ fn failure<'a>(
         })
 }
 
+/// The shared view of `ReplicaSetStatus` and `ReplicationControllerStatus`, which have the
+/// same fields under different types.
+macro_rules! replica_status {
+    ($status:expr) => {{
+        let status = $status;
+        let conditions = status.conditions.as_deref().unwrap_or_default();
+        ReplicaStatus {
+            replicas: status.replicas,
+            fully_labeled_replicas: status.fully_labeled_replicas.unwrap_or(0),
+            ready_replicas: status.ready_replicas.unwrap_or(0),
+            available_replicas: status.available_replicas.unwrap_or(0),
+            observed_generation: status.observed_generation.unwrap_or(0),
+            failure: failure(conditions.iter().map(|c| {
+                (
+                    c.type_.as_str(),
+                    c.status.as_str(),
+                    c.reason.as_deref(),
+                    c.message.as_deref(),
+                    c.last_transition_time.as_ref().map(|t| t.0),
+                )
+            })),
+        }
+    }};
+}
+
 impl ReplicaOwner for ReplicaSet {
     const CONTROLLER: &'static str = "replicaset";
     const COMPONENT: &'static str = "replicaset-controller";
@@ -77,7 +102,6 @@ impl ReplicaOwner for ReplicaSet {
     fn view(&self) -> ReplicaView {
         let spec = self.spec.clone().unwrap_or_default();
         let status = self.status.clone().unwrap_or_default();
-        let conditions = status.conditions.as_deref().unwrap_or_default();
         ReplicaView {
             replicas: spec.replicas.unwrap_or(1),
             selector: Selector::try_from(spec.selector)
@@ -86,22 +110,7 @@ impl ReplicaOwner for ReplicaSet {
             template: spec.template,
             min_ready_seconds: spec.min_ready_seconds.unwrap_or(0),
             generation: self.metadata.generation.unwrap_or(0),
-            status: ReplicaStatus {
-                replicas: status.replicas,
-                fully_labeled_replicas: status.fully_labeled_replicas.unwrap_or(0),
-                ready_replicas: status.ready_replicas.unwrap_or(0),
-                available_replicas: status.available_replicas.unwrap_or(0),
-                observed_generation: status.observed_generation.unwrap_or(0),
-                failure: failure(conditions.iter().map(|c| {
-                    (
-                        c.type_.as_str(),
-                        c.status.as_str(),
-                        c.reason.as_deref(),
-                        c.message.as_deref(),
-                        c.last_transition_time.as_ref().map(|t| t.0),
-                    )
-                })),
-            },
+            status: replica_status!(status),
         }
     }
 }
@@ -113,7 +122,6 @@ impl ReplicaOwner for ReplicationController {
     fn view(&self) -> ReplicaView {
         let spec = self.spec.clone().unwrap_or_default();
         let status = self.status.clone().unwrap_or_default();
-        let conditions = status.conditions.as_deref().unwrap_or_default();
         ReplicaView {
             replicas: spec.replicas.unwrap_or(1),
             selector: spec
@@ -123,22 +131,7 @@ impl ReplicaOwner for ReplicationController {
             template: spec.template,
             min_ready_seconds: spec.min_ready_seconds.unwrap_or(0),
             generation: self.metadata.generation.unwrap_or(0),
-            status: ReplicaStatus {
-                replicas: status.replicas,
-                fully_labeled_replicas: status.fully_labeled_replicas.unwrap_or(0),
-                ready_replicas: status.ready_replicas.unwrap_or(0),
-                available_replicas: status.available_replicas.unwrap_or(0),
-                observed_generation: status.observed_generation.unwrap_or(0),
-                failure: failure(conditions.iter().map(|c| {
-                    (
-                        c.type_.as_str(),
-                        c.status.as_str(),
-                        c.reason.as_deref(),
-                        c.message.as_deref(),
-                        c.last_transition_time.as_ref().map(|t| t.0),
-                    )
-                })),
-            },
+            status: replica_status!(status),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use futures::future::join_all;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch};
 use kube::core::SelectorExt;
 use kube::runtime::controller::Action;
 use kube::ResourceExt;
@@ -17,6 +17,7 @@ use super::{after_sync, key, Context, Error, ReplicaOwner, ReplicaView};
 use crate::events::EventType;
 use crate::workload::claim::{self, Claim};
 use crate::workload::pod::{controller_of, controller_ref, is_active, pod_from_template};
+use crate::workload::{patch_params, post_params};
 
 /// Syncs one object of kind `K`.
 ///
@@ -82,7 +83,7 @@ pub async fn reconcile<K: ReplicaOwner>(
         let api: Api<K> = Api::namespaced(ctx.client.clone(), &namespace);
         let patch = json!({ "status": status.to_json() });
         match api
-            .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .patch_status(&name, &patch_params(), &Patch::Merge(&patch))
             .await
         {
             Ok(_) => {}
@@ -135,11 +136,7 @@ async fn claim_pods<K: ReplicaOwner>(
         let api: Api<Pod> =
             Api::namespaced(ctx.client.clone(), &pod.namespace().unwrap_or_default());
         match api
-            .patch(
-                &pod.name_any(),
-                &PatchParams::default(),
-                &Patch::Merge(&patch),
-            )
+            .patch(&pod.name_any(), &patch_params(), &Patch::Merge(&patch))
             .await
         {
             Ok(patched) if selected => owned.push(patched),
@@ -222,7 +219,7 @@ async fn create_pods<K: ReplicaOwner>(
     ctx.expectations.expect_creates(key, count, ctx.clock.now());
     let mut left = count;
     for batch in decision::slow_start_batches(count) {
-        let params = PostParams::default();
+        let params = post_params();
         let results = join_all((0..batch).map(|_| api.create(&params, &pod))).await;
         left -= batch;
         let mut first_error = None;
