@@ -16,3 +16,5 @@ mod python_client;
 mod served_versions;
 mod server_side_apply;
 mod services;
+mod workloads;
+mod workloads_support;

@@ -16,8 +16,8 @@ use futures::StreamExt;
 use k8s_openapi::serde::de::DeserializeOwned;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller, Error as ControllerError};
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{watcher, WatchStreamExt};
 use kube::Resource;
 use tokio_util::sync::CancellationToken;
 
@@ -121,6 +121,34 @@ where
     {
         self.controller = self.controller.watches(api, wc, mapper);
         self
+    }
+
+    /// Also reconciles the objects `mapper` names whenever an object of `api` changes (added,
+    /// modified or deleted), keeping every such object in the returned cache, which controllers
+    /// read instead of listing from the API server on each reconcile.
+    #[must_use]
+    pub fn watches_cached<O, I>(
+        mut self,
+        api: Api<O>,
+        wc: watcher::Config,
+        mapper: impl Fn(O) -> I + Sync + Send + 'static,
+    ) -> (Self, Store<O>)
+    where
+        O: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+        I: 'static + IntoIterator<Item = ObjectRef<K>>,
+        I::IntoIter: Send,
+    {
+        let (reader, writer) = reflector::store();
+        let stream = reflector::reflector(writer, watcher(api, wc))
+            .default_backoff()
+            .touched_objects();
+        self.controller = self.controller.watches_stream(stream, mapper);
+        (self, reader)
+    }
+
+    /// The cache of this controller's own objects (filled once the controller runs).
+    pub fn store(&self) -> Store<K> {
+        self.controller.store()
     }
 
     /// Replaces the retry delays after failures.

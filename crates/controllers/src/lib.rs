@@ -6,12 +6,15 @@
 
 pub mod client;
 pub mod clock;
+pub mod deployment;
 pub mod events;
 pub mod harness;
 pub mod leader;
 pub mod manager;
 pub mod namespace;
+pub mod replicaset;
 pub mod serviceaccount;
+pub mod workload;
 
 pub use client::{ClientError, Credentials};
 pub use manager::{start, ManagerConfig};

@@ -11,9 +11,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::client::{ClientError, Credentials};
 use crate::clock::Clock;
+use crate::events::EventRecorder;
 use crate::leader::decision::ElectionConfig;
 use crate::leader::LeaderElector;
-use crate::{namespace, serviceaccount};
+use crate::replicaset::ReplicaOwner;
+use crate::{deployment, namespace, replicaset, serviceaccount};
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::core::v1::ReplicationController;
 
 /// The Lease the controller manager is elected through, as upstream's.
 pub const LEASE_NAME: &str = "kube-controller-manager";
@@ -21,7 +25,13 @@ pub const LEASE_NAME: &str = "kube-controller-manager";
 pub const LEASE_NAMESPACE: &str = "kube-system";
 
 /// The controllers this manager knows, by their upstream names.
-pub const CONTROLLERS: &[&str] = &["namespace", "serviceaccount"];
+pub const CONTROLLERS: &[&str] = &[
+    "namespace",
+    "serviceaccount",
+    "replicaset",
+    "replicationcontroller",
+    "deployment",
+];
 
 /// How the controller manager runs.
 pub struct ManagerConfig {
@@ -51,6 +61,8 @@ pub fn start(
 
 /// Campaigns for leadership and runs the controllers while leading, until `shutdown`.
 pub async fn run(client: Client, config: ManagerConfig, shutdown: CancellationToken) {
+    // The identity is `<host>_<uuid>`; Events name the host as their reporting instance.
+    let host: Arc<str> = config.identity.split('_').next().unwrap_or_default().into();
     let leases: Api<Lease> = Api::namespaced(client.clone(), LEASE_NAMESPACE);
     let elector = LeaderElector::new(
         leases,
@@ -66,6 +78,7 @@ pub async fn run(client: Client, config: ManagerConfig, shutdown: CancellationTo
             run_controllers(
                 client.clone(),
                 Arc::clone(&clock),
+                Arc::clone(&host),
                 Arc::clone(&disabled),
                 leading,
             )
@@ -77,13 +90,44 @@ pub async fn run(client: Client, config: ManagerConfig, shutdown: CancellationTo
 async fn run_controllers(
     client: Client,
     clock: Arc<dyn Clock>,
+    host: Arc<str>,
     disabled: Arc<Vec<String>>,
     leading: CancellationToken,
 ) {
     let enabled = |name: &str| !disabled.iter().any(|d| d == name);
     let mut tasks = tokio::task::JoinSet::new();
+    let recorder =
+        |component: &str| EventRecorder::new(client.clone(), component, &host, Arc::clone(&clock));
     if enabled("namespace") {
-        tasks.spawn(namespace::run(client.clone(), clock, leading.clone()));
+        tasks.spawn(namespace::run(
+            client.clone(),
+            Arc::clone(&clock),
+            leading.clone(),
+        ));
+    }
+    if enabled("replicaset") {
+        tasks.spawn(replicaset::run::<ReplicaSet>(
+            client.clone(),
+            Arc::clone(&clock),
+            recorder(ReplicaSet::COMPONENT),
+            leading.clone(),
+        ));
+    }
+    if enabled("replicationcontroller") {
+        tasks.spawn(replicaset::run::<ReplicationController>(
+            client.clone(),
+            Arc::clone(&clock),
+            recorder(ReplicationController::COMPONENT),
+            leading.clone(),
+        ));
+    }
+    if enabled("deployment") {
+        tasks.spawn(deployment::run(
+            client.clone(),
+            Arc::clone(&clock),
+            recorder("deployment-controller"),
+            leading.clone(),
+        ));
     }
     if enabled("serviceaccount") {
         tasks.spawn(serviceaccount::run(client, leading.clone()));
