@@ -124,17 +124,20 @@ impl Candidate {
 /// When an engine cannot be opened, an operation fails or a read returns the wrong data.
 pub async fn run(levels: &[usize], quick: bool, report: &mut Report) -> anyhow::Result<()> {
     let plan = if quick { Plan::quick() } else { Plan::FULL };
-    for candidate in CANDIDATES {
-        let label = candidate.label();
-        let engine = candidate.open()?;
-        for &writers in levels {
+    // Level by level, every candidate in turn on a fresh directory: the shared machine's load
+    // changes from minute to minute, and this spreads it over all of them alike.
+    let mut created: Vec<Vec<Run>> = vec![Vec::new(); CANDIDATES.len()];
+    for &writers in levels {
+        for (candidate, runs) in CANDIDATES.iter().zip(&mut created) {
+            let label = candidate.label();
+            let engine = candidate.open()?;
             let stats = creates(&engine, writers, plan.writes).await?;
             eprintln!("  {label}, {writers} writers: {:.0} writes/s", stats.rate());
-            report
-                .engines
-                .push(run_of(format!("{label}: create"), writers, stats));
+            runs.push(run_of(format!("{label}: create"), writers, stats));
         }
-        drop(engine);
+    }
+    for (candidate, runs) in CANDIDATES.into_iter().zip(created) {
+        report.engines.extend(runs);
         if candidate.groups() {
             history(candidate, plan, report).await?;
         }
