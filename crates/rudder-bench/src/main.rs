@@ -5,6 +5,9 @@
 //! on a free loopback port, measures start time, memory, and API latency and throughput over
 //! HTTPS with the admin client certificate, and prints a Markdown report. Every process and
 //! directory it makes is removed when it ends, also on Ctrl-C or an error.
+//!
+//! `--engines` instead compares store engines on one workload: the embedded store against redb
+//! and SQLite with kine's schema (`engines`).
 
 mod api;
 mod client;

@@ -4,8 +4,9 @@
 //! does; compaction deletes the rows that newer rows replaced, as kine's does. The database is
 //! in WAL mode with `synchronous = FULL`, so a commit is durable when it returns, like ours.
 //!
-//! kine also keeps a `lease` and an `old_value` column (the previous value, for watch events);
-//! they are left out, which only makes this store smaller and faster than kine's.
+//! kine also keeps a `lease` and an `old_value` column (the previous value, for watch events) and
+//! an `(id, deleted)` index; they are left out, which only makes this store smaller and faster
+//! than kine's.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context};
 use bytes::Bytes;
-use rudder_store::Precondition;
+use rudder_store::{Precondition, Revision};
 
 use super::{disk_bytes, embedded::Embedded, redb, sqlite, written_bytes, Engine, Entry};
 use crate::api::spread;
@@ -265,6 +265,30 @@ async fn ranges(engine: &Arc<dyn Engine>, plan: Plan) -> anyhow::Result<Stats> {
     .await
 }
 
+/// Compacts to `revision`, then runs the engine's reclaim step. Returns how long compaction took,
+/// the bytes on disk after it, and the bytes after the reclaim step and its time, if it has one.
+async fn compact(
+    engine: &Arc<dyn Engine>,
+    revision: Revision,
+) -> anyhow::Result<(Duration, u64, Option<(u64, Duration)>)> {
+    let started = Instant::now();
+    engine.compact(revision).await?;
+    // The next write waits for whatever the compaction left to do on the writer (the embedded
+    // store's snapshot), so the time covers it.
+    let marker = "/registry/bench/after-compaction";
+    engine.put(marker, value(b'c'), Precondition::None).await?;
+    let compaction = started.elapsed();
+    let compacted = disk_bytes(engine.dir())?;
+    let started = Instant::now();
+    let reclaimed = if engine.reclaim().await? {
+        let took = started.elapsed();
+        Some((disk_bytes(engine.dir())?, took))
+    } else {
+        None
+    };
+    Ok((compaction, compacted, reclaimed))
+}
+
 /// The history workload on a fresh instance of `candidate`.
 async fn history(candidate: Candidate, plan: Plan, report: &mut Report) -> anyhow::Result<()> {
     let label = candidate.label();
@@ -300,25 +324,7 @@ async fn history(candidate: Candidate, plan: Plan, report: &mut Report) -> anyho
         .map(|r| r.load(Ordering::Acquire))
         .max()
         .unwrap_or(0);
-    let started = Instant::now();
-    engine.compact(newest).await?;
-    // The next write waits for whatever the compaction left to do on the writer (the embedded
-    // store's snapshot), so the time covers it.
-    engine
-        .put(
-            "/registry/bench/after-compaction",
-            value(b'c'),
-            Precondition::None,
-        )
-        .await?;
-    let compaction = started.elapsed();
-    let compacted = disk_bytes(engine.dir())?;
-    let started = Instant::now();
-    let reclaimed = if engine.reclaim().await? {
-        Some((disk_bytes(engine.dir())?, started.elapsed()))
-    } else {
-        None
-    };
+    let (compaction, compacted, reclaimed) = compact(&engine, newest).await?;
     let stats = ranges(&engine, plan).await?;
     eprintln!("  {label}: range after compaction {:.1}/s", stats.rate());
     report.engines.push(run_of(
