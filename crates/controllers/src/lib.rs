@@ -12,5 +12,5 @@ pub mod manager;
 pub mod namespace;
 pub mod serviceaccount;
 
-pub use client::{ClientError, Credentials};
+pub use client::{ClientError, Credentials, TokenCredentials};
 pub use manager::{start, ManagerConfig};
