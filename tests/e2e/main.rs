@@ -15,3 +15,4 @@ mod namespaces;
 mod python_client;
 mod server_side_apply;
 mod services;
+mod simulated_nodes;
