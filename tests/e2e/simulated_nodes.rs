@@ -235,3 +235,23 @@ fn an_agent_refuses_a_server_whose_ca_does_not_match_the_token() {
     let log = std::fs::read_to_string(data_dir(&cluster).join("agent.log")).unwrap();
     assert!(log.contains("does not match the join token"), "{log}");
 }
+
+#[test]
+fn a_status_write_during_graceful_deletion_keeps_the_pod_until_the_final_delete() {
+    let cluster = Cluster::start();
+    cluster.apply(&pod("bound", "no-agent-here", "", "Always"), &[]);
+    cluster.ok(&["delete", "pod", "bound", "--wait=false"]);
+    assert!(!pod_field(&cluster, "bound", ".metadata.deletionTimestamp").is_empty());
+    cluster.ok(&[
+        "patch",
+        "pod",
+        "bound",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"phase":"Succeeded"}}"#,
+    ]);
+    assert_eq!(pod_field(&cluster, "bound", ".status.phase"), "Succeeded");
+    cluster.ok(&["delete", "pod", "bound", "--grace-period=0", "--force"]);
+    assert!(!cluster.kubectl(&["get", "pod", "bound"]).status.success());
+}
