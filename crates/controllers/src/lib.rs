@@ -16,5 +16,5 @@ pub mod replicaset;
 pub mod serviceaccount;
 pub mod workload;
 
-pub use client::{ClientError, Credentials};
+pub use client::{ClientError, Credentials, TokenCredentials};
 pub use manager::{start, ManagerConfig};
