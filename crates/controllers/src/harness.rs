@@ -4,6 +4,13 @@
 //!
 //! A controller supplies only `async fn(Arc<Obj>, Arc<Ctx>) -> Result<Action, E>` and, where
 //! other kinds should wake it, the mappings from those kinds to its own objects.
+//!
+//! Controllers whose work is not one typed object per reconcile (the garbage collector) use
+//! the harness's other pieces: [`dynamic`] watches over types found at run time, and the
+//! deduplicating, rate-limited [`queue`].
+
+pub mod dynamic;
+pub mod queue;
 
 use std::collections::HashMap;
 use std::fmt::Debug;

@@ -7,6 +7,7 @@
 pub mod client;
 pub mod clock;
 pub mod events;
+pub mod garbagecollector;
 pub mod harness;
 pub mod leader;
 pub mod manager;

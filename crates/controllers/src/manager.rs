@@ -13,7 +13,7 @@ use crate::client::{ClientError, Credentials};
 use crate::clock::Clock;
 use crate::leader::decision::ElectionConfig;
 use crate::leader::LeaderElector;
-use crate::{namespace, serviceaccount};
+use crate::{garbagecollector, namespace, serviceaccount};
 
 /// The Lease the controller manager is elected through, as upstream's.
 pub const LEASE_NAME: &str = "kube-controller-manager";
@@ -21,7 +21,7 @@ pub const LEASE_NAME: &str = "kube-controller-manager";
 pub const LEASE_NAMESPACE: &str = "kube-system";
 
 /// The controllers this manager knows, by their upstream names.
-pub const CONTROLLERS: &[&str] = &["namespace", "serviceaccount"];
+pub const CONTROLLERS: &[&str] = &["namespace", "serviceaccount", "garbagecollector"];
 
 /// How the controller manager runs.
 pub struct ManagerConfig {
@@ -83,7 +83,11 @@ async fn run_controllers(
     let enabled = |name: &str| !disabled.iter().any(|d| d == name);
     let mut tasks = tokio::task::JoinSet::new();
     if enabled("namespace") {
-        tasks.spawn(namespace::run(client.clone(), clock, leading.clone()));
+        tasks.spawn(namespace::run(client.clone(), Arc::clone(&clock), leading.clone()));
+    }
+    if enabled("garbagecollector") {
+        let gc = garbagecollector::run(client.clone(), Arc::clone(&clock), leading.clone());
+        tasks.spawn(gc);
     }
     if enabled("serviceaccount") {
         tasks.spawn(serviceaccount::run(client, leading.clone()));
