@@ -8,6 +8,7 @@ mod acceptance;
 mod api_errors;
 mod durability;
 mod etcd;
+mod garbage_collection;
 mod kube_client;
 mod kubectl_basics;
 mod kubectl_crds_and_auth;

@@ -83,7 +83,11 @@ async fn run_controllers(
     let enabled = |name: &str| !disabled.iter().any(|d| d == name);
     let mut tasks = tokio::task::JoinSet::new();
     if enabled("namespace") {
-        tasks.spawn(namespace::run(client.clone(), Arc::clone(&clock), leading.clone()));
+        tasks.spawn(namespace::run(
+            client.clone(),
+            Arc::clone(&clock),
+            leading.clone(),
+        ));
     }
     if enabled("garbagecollector") {
         let gc = garbagecollector::run(client.clone(), Arc::clone(&clock), leading.clone());

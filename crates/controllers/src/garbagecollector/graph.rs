@@ -198,7 +198,10 @@ impl Graph {
                         effects.extend(self.recheck_dependents_of_observed(&uid));
                     }
                 }
-                let node = self.nodes.get(&uid).map(|n| (n.orphaning, n.deleting_dependents));
+                let node = self
+                    .nodes
+                    .get(&uid)
+                    .map(|n| (n.orphaning, n.deleting_dependents));
                 let (orphaning, deleting) = node.unwrap_or_default();
                 effects.extend(self.update_owners(&uid, &obj.owners));
                 (orphaning, deleting)
@@ -220,7 +223,11 @@ impl Graph {
         if orphaning && !was_orphaning {
             effects.push(Effect::AttemptToOrphan(uid));
         } else if deleting_dependents && !was_deleting_dependents {
-            effects.extend(self.dependents_of(&uid).into_iter().map(Effect::AttemptToDelete));
+            effects.extend(
+                self.dependents_of(&uid)
+                    .into_iter()
+                    .map(Effect::AttemptToDelete),
+            );
             effects.push(Effect::AttemptToDelete(uid));
         }
         effects
@@ -263,7 +270,9 @@ impl Graph {
             .filter(|n| !seen.contains(&n.identity.uid))
             .map(|n| n.identity.uid.clone())
             .collect();
-        gone.iter().flat_map(|uid| self.remove(uid, false)).collect()
+        gone.iter()
+            .flat_map(|uid| self.remove(uid, false))
+            .collect()
     }
 
     fn dependents_of(&self, uid: &str) -> Vec<String> {
@@ -294,12 +303,20 @@ impl Graph {
                     owner.dependents.remove(uid);
                 }
             }
-            if unblocked && self.nodes.get(&before.uid).is_some_and(|o| o.deleting_dependents) {
+            if unblocked
+                && self
+                    .nodes
+                    .get(&before.uid)
+                    .is_some_and(|o| o.deleting_dependents)
+            {
                 effects.push(Effect::AttemptToDelete(before.uid.clone()));
             }
         }
         let mut suspicious = false;
-        for owner in owners.iter().filter(|o| !old.iter().any(|b| b.uid == o.uid)) {
+        for owner in owners
+            .iter()
+            .filter(|o| !old.iter().any(|b| b.uid == o.uid))
+        {
             match self.nodes.get_mut(&owner.uid) {
                 Some(node) => {
                     node.dependents.insert(uid.to_owned());

@@ -9,7 +9,12 @@ use super::{Effect, Graph, Identity, Observed, FOREGROUND, ORPHAN};
 
 fn identity(kind: &str, name: &str, namespace: &str) -> Identity {
     Identity {
-        api_version: if kind == "ReplicaSet" { "apps/v1" } else { "v1" }.to_owned(),
+        api_version: if kind == "ReplicaSet" {
+            "apps/v1"
+        } else {
+            "v1"
+        }
+        .to_owned(),
         kind: kind.to_owned(),
         name: name.to_owned(),
         uid: format!("uid-{name}"),
@@ -87,7 +92,10 @@ fn deleting_an_owner_queues_its_dependents() {
 fn an_owner_starting_foreground_deletion_queues_its_dependents_and_itself() {
     let (mut graph, rs, _, _) = family();
     let effects = graph.observe(&deleting(&rs, FOREGROUND));
-    assert_eq!(effects, vec![delete("uid-a"), delete("uid-b"), delete("uid-rs")]);
+    assert_eq!(
+        effects,
+        vec![delete("uid-a"), delete("uid-b"), delete("uid-rs")]
+    );
     assert!(graph.node("uid-rs").unwrap().deleting_dependents);
     assert!(
         graph.observe(&deleting(&rs, FOREGROUND)).is_empty(),

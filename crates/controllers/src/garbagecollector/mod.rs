@@ -19,7 +19,7 @@ use std::time::Duration;
 use kube::core::ApiResource;
 use kube::runtime::watcher::Event;
 use kube::Client;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
@@ -32,6 +32,8 @@ use graph::{Effect, Graph, Identity, Observed};
 
 /// How often the resource types are rediscovered (upstream: 30 s).
 const REDISCOVERY: Duration = Duration::from_secs(30);
+/// The shortest gap between discoveries asked for by a reference to an unknown kind.
+const REDISCOVERY_ON_MISS: Duration = Duration::from_secs(1);
 /// Workers per queue.
 const WORKERS: usize = 8;
 /// How many owners known to be absent are remembered.
@@ -96,6 +98,9 @@ struct Shared {
     absent: Mutex<HashSet<(String, String)>>,
     /// Watched types whose first list has not completed.
     unsynced: Mutex<HashSet<String>>,
+    /// Asks for a discovery now: a reference named a kind the mapper does not know (a
+    /// custom resource defined since the last discovery, as upstream's resetting mapper).
+    rediscover: Notify,
     deletes: Arc<WorkQueue<String>>,
     orphans: Arc<WorkQueue<String>>,
     recorder: EventRecorder,
@@ -144,9 +149,12 @@ impl Shared {
         lock(&self.mapper)
             .get(&(group.to_owned(), kind.to_owned()))
             .cloned()
-            .ok_or_else(|| Error::UnknownKind {
-                api_version: api_version.to_owned(),
-                kind: kind.to_owned(),
+            .ok_or_else(|| {
+                self.rediscover.notify_one();
+                Error::UnknownKind {
+                    api_version: api_version.to_owned(),
+                    kind: kind.to_owned(),
+                }
             })
     }
 
@@ -169,6 +177,7 @@ pub async fn run(client: Client, clock: Arc<dyn Clock>, shutdown: CancellationTo
         mapper: Mutex::new(HashMap::new()),
         absent: Mutex::new(HashSet::new()),
         unsynced: Mutex::new(HashSet::new()),
+        rediscover: Notify::new(),
         deletes: WorkQueue::new(Backoff::default()),
         orphans: WorkQueue::new(Backoff::default()),
     });
@@ -194,8 +203,8 @@ pub async fn run(client: Client, clock: Arc<dyn Clock>, shutdown: CancellationTo
     tracing::info!(controller = "garbagecollector", "controller stopped");
 }
 
-/// Discovers the served types now and every [`REDISCOVERY`], keeping the mapper and the
-/// set of watches current, until `shutdown`.
+/// Discovers the served types now, every [`REDISCOVERY`] and when a reference names an
+/// unknown kind, keeping the mapper and the set of watches current, until `shutdown`.
 async fn discover(shared: Arc<Shared>, mut watches: MetadataWatches, shutdown: CancellationToken) {
     loop {
         match content::discover(&shared.client).await {
@@ -215,14 +224,27 @@ async fn discover(shared: Arc<Shared>, mut watches: MetadataWatches, shutdown: C
                     .into_iter()
                     .map(content::api_resource)
                     .collect();
-                let started = watches.sync(&wanted);
-                lock(&shared.unsynced).extend(started.iter().map(resource_key));
+                let starting = wanted.iter().filter(|r| !watches.is_watching(r));
+                let mut unsynced = lock(&shared.unsynced);
+                unsynced.extend(starting.map(resource_key));
+                let keys: HashSet<String> = wanted.iter().map(resource_key).collect();
+                unsynced.retain(|k| keys.contains(k));
+                drop(unsynced);
+                watches.sync(&wanted);
             }
             Err(error) => tracing::warn!(%error, "garbage collector discovery failed"),
         }
+        // At most one discovery per REDISCOVERY_ON_MISS, however often it is asked for.
+        let wait = async {
+            tokio::time::sleep(REDISCOVERY_ON_MISS).await;
+            tokio::select! {
+                () = tokio::time::sleep(REDISCOVERY - REDISCOVERY_ON_MISS) => {}
+                () = shared.rediscover.notified() => {}
+            }
+        };
         tokio::select! {
             () = shutdown.cancelled() => break,
-            () = tokio::time::sleep(REDISCOVERY) => {}
+            () = wait => {}
         }
     }
     watches.stop().await;

@@ -218,7 +218,11 @@ async fn patch_metadata(
         field: value,
     }});
     match api
-        .patch_metadata(&identity.name, &PatchParams::default(), &Patch::Merge(&patch))
+        .patch_metadata(
+            &identity.name,
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
         .await
     {
         Ok(_) => Ok(()),
@@ -251,12 +255,23 @@ pub(super) async fn attempt_to_orphan(shared: Arc<Shared>, uid: String) -> Resul
         if latest.metadata.uid.as_deref() != Some(dependent.uid.as_str()) {
             continue;
         }
-        act(&shared, &dependent, &latest, Action::RemoveOwnerRefs(owner_uid.clone())).await?;
+        act(
+            &shared,
+            &dependent,
+            &latest,
+            Action::RemoveOwnerRefs(owner_uid.clone()),
+        )
+        .await?;
     }
     let Some(latest) = get(&shared, &owner).await? else {
         return Ok(());
     };
-    let has_orphan = latest.metadata.finalizers.iter().flatten().any(|f| f == ORPHAN);
+    let has_orphan = latest
+        .metadata
+        .finalizers
+        .iter()
+        .flatten()
+        .any(|f| f == ORPHAN);
     if latest.metadata.uid.as_deref() == Some(uid.as_str()) && has_orphan {
         act(&shared, &owner, &latest, Action::RemoveFinalizer(ORPHAN)).await?;
     }

@@ -63,9 +63,13 @@ impl MetadataWatches {
         (watches, receiver)
     }
 
+    /// Whether `resource` is watched.
+    pub fn is_watching(&self, resource: &ApiResource) -> bool {
+        self.running.contains_key(&resource_key(resource))
+    }
+
     /// Watches exactly `wanted`: starts the watches missing, stops those no longer wanted.
-    /// Returns the resource types started.
-    pub fn sync(&mut self, wanted: &[ApiResource]) -> Vec<ApiResource> {
+    pub fn sync(&mut self, wanted: &[ApiResource]) {
         let wanted_keys: HashMap<String, &ApiResource> =
             wanted.iter().map(|r| (resource_key(r), r)).collect();
         self.running.retain(|k, token| {
@@ -76,7 +80,6 @@ impl MetadataWatches {
             }
             keep
         });
-        let mut started = Vec::new();
         for (k, resource) in wanted_keys {
             if self.running.contains_key(&k) {
                 continue;
@@ -89,11 +92,10 @@ impl MetadataWatches {
                 self.sender.clone(),
                 token,
             ));
-            started.push(resource.clone());
+            tracing::debug!(resource = %resource_key(resource), "starting a metadata watch");
         }
         // Reap the watches that ended.
         while self.tasks.try_join_next().is_some() {}
-        started
     }
 
     /// Stops every watch and waits for them.
