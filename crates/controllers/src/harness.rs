@@ -19,11 +19,12 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use futures::StreamExt;
 use k8s_openapi::serde::de::DeserializeOwned;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller, Error as ControllerError};
-use kube::runtime::reflector::ObjectRef;
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::Resource;
 use tokio_util::sync::CancellationToken;
@@ -85,6 +86,10 @@ where
     }
 }
 
+/// What to do when an object is deleted: called with its namespace (empty for cluster-scoped
+/// objects) and name, after it left the cache.
+type OnDeleted = Arc<dyn Fn(String, String) -> BoxFuture<'static, ()> + Send + Sync>;
+
 /// One controller: the kube-runtime `Controller` it runs on, and its name for logs.
 pub struct Harness<K>
 where
@@ -93,6 +98,7 @@ where
     name: &'static str,
     controller: Controller<K>,
     backoff: Backoff,
+    on_deleted: Option<OnDeleted>,
 }
 
 impl<K> Harness<K>
@@ -110,7 +116,26 @@ where
             name,
             controller,
             backoff: Backoff::default(),
+            on_deleted: None,
         }
+    }
+
+    /// The cache of the reconciled objects (for mappings from other kinds to them).
+    pub fn store(&self) -> Store<K> {
+        self.controller.store()
+    }
+
+    /// Calls `cleanup(namespace, name)` when a reconciled object is deleted (a reconcile
+    /// never sees it): for what the object implied but does not own, as a Service's
+    /// Endpoints.
+    #[must_use]
+    pub fn on_deleted<F, Fut>(mut self, cleanup: F) -> Self
+    where
+        F: Fn(String, String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.on_deleted = Some(Arc::new(move |ns, name| Box::pin(cleanup(ns, name))));
+        self
     }
 
     /// Also reconciles the objects `mapper` names whenever an object of `api` changes.
@@ -154,6 +179,7 @@ where
             failures: Mutex::new(HashMap::new()),
         });
         let reconcile = Arc::new(reconcile);
+        let on_deleted = self.on_deleted;
         tracing::info!(controller = name, "controller starting");
         self.controller
             .graceful_shutdown_on(shutdown.cancelled_owned())
@@ -172,13 +198,19 @@ where
                 error_policy,
                 state,
             )
-            .for_each(|result| async move {
+            .for_each(|result| {
+                let on_deleted = on_deleted.clone();
+                async move {
                 match result {
                     Ok(_) | Err(ControllerError::ReconcilerFailed(..)) => {}
                     Err(ControllerError::ObjectNotFound(obj)) => {
                         tracing::debug!(controller = name, %obj, "object gone before its reconcile");
+                        if let Some(cleanup) = on_deleted {
+                            cleanup(obj.namespace.unwrap_or_default(), obj.name).await;
+                        }
                     }
                     Err(e) => tracing::warn!(controller = name, error = %e, "controller queue error"),
+                }
                 }
             })
             .await;

@@ -6,6 +6,8 @@
 
 pub mod client;
 pub mod clock;
+pub mod endpoint;
+pub mod endpointslice;
 pub mod events;
 pub mod garbagecollector;
 pub mod harness;

@@ -13,7 +13,7 @@ use crate::client::{ClientError, Credentials};
 use crate::clock::Clock;
 use crate::leader::decision::ElectionConfig;
 use crate::leader::LeaderElector;
-use crate::{garbagecollector, namespace, serviceaccount};
+use crate::{endpoint, endpointslice, garbagecollector, namespace, serviceaccount};
 
 /// The Lease the controller manager is elected through, as upstream's.
 pub const LEASE_NAME: &str = "kube-controller-manager";
@@ -21,7 +21,13 @@ pub const LEASE_NAME: &str = "kube-controller-manager";
 pub const LEASE_NAMESPACE: &str = "kube-system";
 
 /// The controllers this manager knows, by their upstream names.
-pub const CONTROLLERS: &[&str] = &["namespace", "serviceaccount", "garbagecollector"];
+pub const CONTROLLERS: &[&str] = &[
+    "namespace",
+    "serviceaccount",
+    "garbagecollector",
+    "endpoint",
+    "endpointslice",
+];
 
 /// How the controller manager runs.
 pub struct ManagerConfig {
@@ -92,6 +98,12 @@ async fn run_controllers(
     if enabled("garbagecollector") {
         let gc = garbagecollector::run(client.clone(), Arc::clone(&clock), leading.clone());
         tasks.spawn(gc);
+    }
+    if enabled("endpoint") {
+        tasks.spawn(endpoint::run(client.clone(), leading.clone()));
+    }
+    if enabled("endpointslice") {
+        tasks.spawn(endpointslice::run(client.clone(), leading.clone()));
     }
     if enabled("serviceaccount") {
         tasks.spawn(serviceaccount::run(client, leading.clone()));
