@@ -7,6 +7,7 @@ mod support;
 mod acceptance;
 mod api_errors;
 mod durability;
+mod endpoints;
 mod etcd;
 mod garbage_collection;
 mod kube_client;

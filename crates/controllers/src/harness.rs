@@ -25,8 +25,8 @@ use k8s_openapi::serde::de::DeserializeOwned;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller, Error as ControllerError};
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::watcher;
-use kube::Resource;
+use kube::runtime::{watcher, WatchStreamExt};
+use kube::{Resource, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
 /// Per-object retry delays after failed reconciles: upstream's item exponential failure rate
@@ -99,6 +99,8 @@ where
     controller: Controller<K>,
     backoff: Backoff,
     on_deleted: Option<OnDeleted>,
+    /// The API of the reconciled objects, when the harness made the controller.
+    api: Option<Api<K>>,
 }
 
 impl<K> Harness<K>
@@ -107,7 +109,11 @@ where
 {
     /// A controller reconciling every object `api` lists and watches.
     pub fn new(name: &'static str, api: Api<K>) -> Self {
-        Self::from_controller(name, Controller::new(api, watcher::Config::default()))
+        let controller = Controller::new(api.clone(), watcher::Config::default());
+        Self {
+            api: Some(api),
+            ..Self::from_controller(name, controller)
+        }
     }
 
     /// A harness around a prepared `Controller` (tests feed one from an in-memory stream).
@@ -117,6 +123,7 @@ where
             controller,
             backoff: Backoff::default(),
             on_deleted: None,
+            api: None,
         }
     }
 
@@ -127,7 +134,8 @@ where
 
     /// Calls `cleanup(namespace, name)` when a reconciled object is deleted (a reconcile
     /// never sees it): for what the object implied but does not own, as a Service's
-    /// Endpoints.
+    /// Endpoints. Deletions come from a watch of the reconciled type beside the
+    /// controller's, so only a harness made by [`Harness::new`] reports them.
     #[must_use]
     pub fn on_deleted<F, Fut>(mut self, cleanup: F) -> Self
     where
@@ -179,10 +187,16 @@ where
             failures: Mutex::new(HashMap::new()),
         });
         let reconcile = Arc::new(reconcile);
-        let on_deleted = self.on_deleted;
+        let deletions = match (self.on_deleted, self.api) {
+            (Some(cleanup), Some(api)) => {
+                futures::future::Either::Left(watch_deletions(api, cleanup, shutdown.clone()))
+            }
+            _ => futures::future::Either::Right(std::future::ready(())),
+        };
         tracing::info!(controller = name, "controller starting");
-        self.controller
-            .graceful_shutdown_on(shutdown.cancelled_owned())
+        let controller = self
+            .controller
+            .graceful_shutdown_on(shutdown.clone().cancelled_owned())
             .run(
                 move |obj: Arc<K>, state: Arc<Harnessed<K, C>>| {
                     let reconcile = Arc::clone(&reconcile);
@@ -198,23 +212,34 @@ where
                 error_policy,
                 state,
             )
-            .for_each(|result| {
-                let on_deleted = on_deleted.clone();
-                async move {
+            .for_each(move |result| {
                 match result {
                     Ok(_) | Err(ControllerError::ReconcilerFailed(..)) => {}
                     Err(ControllerError::ObjectNotFound(obj)) => {
                         tracing::debug!(controller = name, %obj, "object gone before its reconcile");
-                        if let Some(cleanup) = on_deleted {
-                            cleanup(obj.namespace.unwrap_or_default(), obj.name).await;
-                        }
                     }
                     Err(e) => tracing::warn!(controller = name, error = %e, "controller queue error"),
                 }
-                }
-            })
-            .await;
+                std::future::ready(())
+            });
+        futures::future::join(controller, deletions).await;
         tracing::info!(controller = name, "controller stopped");
+    }
+}
+
+/// Calls `cleanup` for every object of `api` deleted, until `shutdown`.
+async fn watch_deletions<K>(api: Api<K>, cleanup: OnDeleted, shutdown: CancellationToken)
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + 'static,
+{
+    let mut events = watcher::watcher(api, watcher::Config::default())
+        .default_backoff()
+        .take_until(shutdown.cancelled_owned())
+        .boxed();
+    while let Some(event) = events.next().await {
+        if let Ok(watcher::Event::Delete(obj)) = event {
+            cleanup(obj.namespace().unwrap_or_default(), obj.name_any()).await;
+        }
     }
 }
 
