@@ -253,11 +253,10 @@ pub fn plan(
     for (_, slices) in drafts {
         let mut kept_placeholder = false;
         for mut draft in slices {
-            if draft.slice.endpoints.is_empty() && !draft.new {
-                if !placeholder || kept_placeholder {
-                    plan.delete.push(draft.slice.name_any());
-                    continue;
-                }
+            let empty = draft.slice.endpoints.is_empty();
+            if empty && !draft.new && (!placeholder || kept_placeholder) {
+                plan.delete.push(draft.slice.name_any());
+                continue;
             }
             kept_placeholder |= draft.slice.endpoints.is_empty();
             if !draft.changed {

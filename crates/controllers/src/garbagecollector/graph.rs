@@ -138,9 +138,9 @@ pub enum Effect {
     /// living in another namespace.
     InvalidOwnerNamespace {
         /// The object with the bad reference.
-        dependent: Identity,
+        dependent: Box<Identity>,
         /// The owner it names, in the dependent's namespace.
-        owner: Identity,
+        owner: Box<Identity>,
     },
 }
 
@@ -325,8 +325,8 @@ impl Graph {
                         && node.identity.namespace != dependent.namespace
                     {
                         effects.push(Effect::InvalidOwnerNamespace {
-                            dependent: dependent.clone(),
-                            owner: Identity::of_owner(owner, &dependent.namespace),
+                            dependent: Box::new(dependent.clone()),
+                            owner: Box::new(Identity::of_owner(owner, &dependent.namespace)),
                         });
                         suspicious = true;
                     }
@@ -362,8 +362,8 @@ impl Graph {
             if !namespace.is_empty() && &dep.identity.namespace != namespace {
                 if let Some(owner) = dep.owners.iter().find(|o| o.uid == uid) {
                     effects.push(Effect::InvalidOwnerNamespace {
-                        dependent: dep.identity.clone(),
-                        owner: Identity::of_owner(owner, &dep.identity.namespace),
+                        dependent: Box::new(dep.identity.clone()),
+                        owner: Box::new(Identity::of_owner(owner, &dep.identity.namespace)),
                     });
                 }
             }

@@ -175,11 +175,11 @@ fn a_dependent_naming_an_owner_in_another_namespace_is_reported_and_checked() {
     let stray = identity("ConfigMap", "stray", "other");
     let effects = graph.observe(&object(&stray, vec![owner_ref(&owner, false)]));
     let reported = Effect::InvalidOwnerNamespace {
-        dependent: stray.clone(),
-        owner: Identity {
+        dependent: Box::new(stray.clone()),
+        owner: Box::new(Identity {
             namespace: "other".to_owned(),
             ..owner.clone()
-        },
+        }),
     };
     assert_eq!(effects, vec![reported, delete("uid-stray")]);
 }
@@ -193,7 +193,7 @@ fn a_cluster_scoped_dependent_of_an_observed_namespaced_owner_is_reported() {
     let effects = graph.observe(&object(&node, vec![owner_ref(&owner, false)]));
     assert!(matches!(
         &effects[0],
-        Effect::InvalidOwnerNamespace { dependent, .. } if dependent == &node
+        Effect::InvalidOwnerNamespace { dependent, .. } if **dependent == node
     ));
 }
 

@@ -123,11 +123,11 @@ impl Shared {
                         dependent.namespace
                     );
                     let regarding = k8s_openapi::api::core::v1::ObjectReference {
-                        api_version: Some(dependent.api_version),
-                        kind: Some(dependent.kind),
-                        name: Some(dependent.name),
-                        namespace: Some(dependent.namespace).filter(|n| !n.is_empty()),
-                        uid: Some(dependent.uid),
+                        api_version: Some(dependent.api_version.clone()),
+                        kind: Some(dependent.kind.clone()),
+                        name: Some(dependent.name.clone()),
+                        namespace: Some(dependent.namespace.clone()).filter(|n| !n.is_empty()),
+                        uid: Some(dependent.uid.clone()),
                         ..Default::default()
                     };
                     self.recorder
