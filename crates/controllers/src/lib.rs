@@ -7,7 +7,10 @@
 pub mod client;
 pub mod clock;
 pub mod deployment;
+pub mod endpoint;
+pub mod endpointslice;
 pub mod events;
+pub mod garbagecollector;
 pub mod harness;
 pub mod leader;
 pub mod manager;

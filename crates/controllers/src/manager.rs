@@ -15,7 +15,9 @@ use crate::events::EventRecorder;
 use crate::leader::decision::ElectionConfig;
 use crate::leader::LeaderElector;
 use crate::replicaset::ReplicaOwner;
-use crate::{deployment, namespace, replicaset, serviceaccount};
+use crate::{
+    deployment, endpoint, endpointslice, garbagecollector, namespace, replicaset, serviceaccount,
+};
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::ReplicationController;
 
@@ -31,6 +33,9 @@ pub const CONTROLLERS: &[&str] = &[
     "replicaset",
     "replicationcontroller",
     "deployment",
+    "garbagecollector",
+    "endpoint",
+    "endpointslice",
 ];
 
 /// How the controller manager runs.
@@ -128,6 +133,15 @@ async fn run_controllers(
             recorder("deployment-controller"),
             leading.clone(),
         ));
+    if enabled("garbagecollector") {
+        let gc = garbagecollector::run(client.clone(), Arc::clone(&clock), leading.clone());
+        tasks.spawn(gc);
+    }
+    if enabled("endpoint") {
+        tasks.spawn(endpoint::run(client.clone(), leading.clone()));
+    }
+    if enabled("endpointslice") {
+        tasks.spawn(endpointslice::run(client.clone(), leading.clone()));
     }
     if enabled("serviceaccount") {
         tasks.spawn(serviceaccount::run(client, leading.clone()));
