@@ -186,11 +186,6 @@ where
         (self, reader)
     }
 
-    /// The cache of this controller's own objects (filled once the controller runs).
-    pub fn store(&self) -> Store<K> {
-        self.controller.store()
-    }
-
     /// Replaces the retry delays after failures.
     #[must_use]
     pub fn backoff(mut self, backoff: Backoff) -> Self {

@@ -133,6 +133,7 @@ async fn run_controllers(
             recorder("deployment-controller"),
             leading.clone(),
         ));
+    }
     if enabled("garbagecollector") {
         let gc = garbagecollector::run(client.clone(), Arc::clone(&clock), leading.clone());
         tasks.spawn(gc);
