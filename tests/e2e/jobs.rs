@@ -280,23 +280,42 @@ fn a_suspended_job_starts_pods_only_once_resumed() {
     assert!(started.is_some(), "{}", cluster.log());
 }
 
+fn job_gone(cluster: &Cluster, job: &str) -> bool {
+    let out = cluster.kubectl(&["get", "job", job]);
+    !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("NotFound")
+}
+
 #[test]
-fn a_finished_job_with_a_ttl_is_deleted() {
+fn a_finished_job_with_a_ttl_is_deleted_with_its_pods() {
     let cluster = Cluster::start();
     cluster.apply(&job_manifest("brief", "  ttlSecondsAfterFinished: 0"), &[]);
     let deleted = wait_for(Duration::from_secs(30), || {
         finish_running(&cluster, "brief", 0);
-        let out = cluster.kubectl(&["get", "job", "brief", "-o", "json"]);
-        if !out.status.success() {
-            return Some("gone".to_owned());
-        }
-        let job: Value = serde_json::from_slice(&out.stdout).ok()?;
-        // Foreground deletion: the garbage collector removes it once its pods are gone.
-        job["metadata"]["deletionTimestamp"]
-            .as_str()
-            .map(str::to_owned)
+        (job_gone(&cluster, "brief") && pods_of(&cluster, "brief").is_empty()).then_some(())
     });
     assert!(deleted.is_some(), "{}", cluster.log());
+}
+
+#[test]
+fn deleting_a_running_job_releases_and_removes_its_pods() {
+    let cluster = Cluster::start();
+    cluster.apply(
+        &job_manifest("busy", "  parallelism: 2\n  completions: 4"),
+        &[],
+    );
+    let started = wait_for(Duration::from_secs(20), || {
+        (pods_of(&cluster, "busy").len() == 2).then_some(())
+    });
+    assert!(started.is_some(), "{}", cluster.log());
+    cluster.ok(&["delete", "job", "busy"]);
+    let gone = wait_for(Duration::from_secs(30), || {
+        pods_of(&cluster, "busy").is_empty().then_some(())
+    });
+    assert!(
+        gone.is_some(),
+        "pods keep their finalizer:\n{}",
+        cluster.log()
+    );
 }
 
 /// Seconds since the epoch of an RFC 3339 time.

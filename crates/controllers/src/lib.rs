@@ -7,14 +7,20 @@
 pub mod client;
 pub mod clock;
 pub mod cronjob;
+pub mod deployment;
+pub mod endpoint;
+pub mod endpointslice;
 pub mod events;
+pub mod garbagecollector;
 pub mod harness;
 pub mod job;
 pub mod leader;
 pub mod manager;
 pub mod namespace;
+pub mod replicaset;
 pub mod serviceaccount;
 pub mod ttlafterfinished;
+pub mod workload;
 
-pub use client::{ClientError, Credentials};
+pub use client::{ClientError, Credentials, TokenCredentials};
 pub use manager::{start, ManagerConfig};

@@ -15,7 +15,13 @@ use crate::clock::Clock;
 use crate::events::EventRecorder;
 use crate::leader::decision::ElectionConfig;
 use crate::leader::LeaderElector;
-use crate::{cronjob, job, namespace, serviceaccount, ttlafterfinished};
+use crate::replicaset::ReplicaOwner;
+use crate::{
+    cronjob, deployment, endpoint, endpointslice, garbagecollector, job, namespace, replicaset,
+    serviceaccount, ttlafterfinished,
+};
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::core::v1::ReplicationController;
 
 /// The Lease the controller manager is elected through, as upstream's.
 pub const LEASE_NAME: &str = "kube-controller-manager";
@@ -26,6 +32,12 @@ pub const LEASE_NAMESPACE: &str = "kube-system";
 pub const CONTROLLERS: &[&str] = &[
     "namespace",
     "serviceaccount",
+    "replicaset",
+    "replicationcontroller",
+    "deployment",
+    "garbagecollector",
+    "endpoint",
+    "endpointslice",
     "job",
     "cronjob",
     "ttl-after-finished",
@@ -72,59 +84,93 @@ pub async fn run(client: Client, config: ManagerConfig, shutdown: CancellationTo
         config.election,
         Arc::clone(&config.clock),
     );
-    let options = Arc::new(Options {
-        clock: config.clock,
-        host,
-        disabled: config.disabled,
-        job_backoff: job::backoff::Delays {
-            base: config.job_pod_failure_backoff,
-            ..job::backoff::Delays::default()
-        },
-    });
+    let clock = config.clock;
+    let disabled = Arc::new(config.disabled);
+    let job_backoff = job::backoff::Delays {
+        base: config.job_pod_failure_backoff,
+        ..job::backoff::Delays::default()
+    };
     elector
         .run(shutdown, move |leading| {
-            run_controllers(client.clone(), Arc::clone(&options), leading)
+            run_controllers(
+                client.clone(),
+                Arc::clone(&clock),
+                Arc::clone(&host),
+                Arc::clone(&disabled),
+                job_backoff,
+                leading,
+            )
         })
         .await;
 }
 
-/// What the controllers are started with, beyond the client.
-struct Options {
-    clock: Arc<dyn Clock>,
-    /// This host's name, the reporting instance of Events.
-    host: Arc<str>,
-    disabled: Vec<String>,
-    job_backoff: job::backoff::Delays,
-}
-
 /// Runs every enabled controller until `leading` is cancelled, and waits for them all.
-async fn run_controllers(client: Client, options: Arc<Options>, leading: CancellationToken) {
-    let enabled = |name: &str| !options.disabled.iter().any(|d| d == name);
-    let clock = &options.clock;
-    let recorder = |component: &str| {
-        EventRecorder::new(client.clone(), component, &options.host, Arc::clone(clock))
-    };
+async fn run_controllers(
+    client: Client,
+    clock: Arc<dyn Clock>,
+    host: Arc<str>,
+    disabled: Arc<Vec<String>>,
+    job_backoff: job::backoff::Delays,
+    leading: CancellationToken,
+) {
+    let enabled = |name: &str| !disabled.iter().any(|d| d == name);
     let mut tasks = tokio::task::JoinSet::new();
+    let recorder =
+        |component: &str| EventRecorder::new(client.clone(), component, &host, Arc::clone(&clock));
     if enabled("namespace") {
         tasks.spawn(namespace::run(
             client.clone(),
-            Arc::clone(clock),
+            Arc::clone(&clock),
             leading.clone(),
         ));
+    }
+    if enabled("replicaset") {
+        tasks.spawn(replicaset::run::<ReplicaSet>(
+            client.clone(),
+            Arc::clone(&clock),
+            recorder(ReplicaSet::COMPONENT),
+            leading.clone(),
+        ));
+    }
+    if enabled("replicationcontroller") {
+        tasks.spawn(replicaset::run::<ReplicationController>(
+            client.clone(),
+            Arc::clone(&clock),
+            recorder(ReplicationController::COMPONENT),
+            leading.clone(),
+        ));
+    }
+    if enabled("deployment") {
+        tasks.spawn(deployment::run(
+            client.clone(),
+            Arc::clone(&clock),
+            recorder("deployment-controller"),
+            leading.clone(),
+        ));
+    }
+    if enabled("garbagecollector") {
+        let gc = garbagecollector::run(client.clone(), Arc::clone(&clock), leading.clone());
+        tasks.spawn(gc);
+    }
+    if enabled("endpoint") {
+        tasks.spawn(endpoint::run(client.clone(), leading.clone()));
+    }
+    if enabled("endpointslice") {
+        tasks.spawn(endpointslice::run(client.clone(), leading.clone()));
     }
     if enabled("job") {
         let ctx = job::Context::new(
             client.clone(),
-            Arc::clone(clock),
+            Arc::clone(&clock),
             recorder(job::COMPONENT),
-            options.job_backoff,
+            job_backoff,
         );
         tasks.spawn(job::run(ctx, leading.clone()));
     }
     if enabled("cronjob") {
         let ctx = cronjob::Context {
             client: client.clone(),
-            clock: Arc::clone(clock),
+            clock: Arc::clone(&clock),
             recorder: recorder(cronjob::COMPONENT),
         };
         tasks.spawn(cronjob::run(ctx, leading.clone()));
@@ -132,7 +178,7 @@ async fn run_controllers(client: Client, options: Arc<Options>, leading: Cancell
     if enabled("ttl-after-finished") {
         let ctx = ttlafterfinished::Context {
             client: client.clone(),
-            clock: Arc::clone(clock),
+            clock: Arc::clone(&clock),
         };
         tasks.spawn(ttlafterfinished::run(ctx, leading.clone()));
     }

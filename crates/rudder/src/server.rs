@@ -47,6 +47,12 @@ pub struct ServerArgs {
     /// with each further failure, up to 6 minutes.
     #[arg(long, default_value_t = 10_000)]
     job_pod_failure_backoff_ms: u64,
+    /// Run this many simulated nodes (`sim-0` …) in the server: no containers, pods bound to
+    /// them go through their phases as their annotations say.
+    #[arg(long, default_value_t = 0)]
+    simulated_nodes: usize,
+    #[command(flatten)]
+    node_timings: crate::agent::NodeTimingArgs,
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -71,12 +77,13 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let server_url = format!("https://{url_host}:{}", args.port);
     rudder_pki::write_admin_kubeconfig(&kubeconfig, &server_url, &pki)
         .context("writing the admin kubeconfig")?;
-    let tokens = args
+    let mut tokens = args
         .token_auth_file
         .as_deref()
         .map(TokenFile::load)
         .transpose()
         .context("reading the token file")?;
+    let node_token = crate::agent::accept_join_token(&pki, &args.data_dir, &mut tokens)?;
 
     let (dyn_store, embedded) = open_store(&args).await?;
     let shutdown = CancellationToken::new();
@@ -114,11 +121,13 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let tls = pki
         .server_tls_config()
         .context("building the TLS configuration")?;
-    tracing::info!(%addr, kubeconfig = %kubeconfig.display(), elapsed_ms = started.elapsed().as_millis() as u64, "rudder server is ready");
+    tracing::info!(%addr, kubeconfig = %kubeconfig.display(), node_token = %node_token.display(), elapsed_ms = started.elapsed().as_millis() as u64, "rudder server is ready");
     let serving = tokio::spawn(rudder_apiserver::server::serve_tls(
         listener,
         tls,
-        api.router(),
+        api.router().merge(rudder_apiserver::ca_certs_router(
+            pki.ca_cert_pem().to_owned(),
+        )),
         shutdown.clone(),
     ));
 
@@ -132,12 +141,23 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         stop_controllers.clone(),
     )?;
 
+    let nodes = crate::agent::start_in_server(
+        &pki,
+        &server_url,
+        args.simulated_nodes,
+        &args.node_timings,
+        stop_controllers.clone(),
+    )?;
+
     wait_for_signal().await;
     tracing::info!("shutting down");
-    // Controllers first: they release their Lease through the API server.
+    // Controllers and nodes first: they release their Lease through the API server.
     stop_controllers.cancel();
     if let Some(controllers) = controllers {
         let _ = controllers.await;
+    }
+    if let Some(nodes) = nodes {
+        let _ = nodes.await;
     }
     shutdown.cancel();
     let _ = serving.await;
@@ -155,7 +175,8 @@ fn host_name() -> String {
         .unwrap_or_default()
 }
 
-async fn wait_for_signal() {
+/// Waits for SIGINT or SIGTERM.
+pub async fn wait_for_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     match signal(SignalKind::terminate()) {
         Ok(mut term) => {

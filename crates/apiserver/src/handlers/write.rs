@@ -156,7 +156,7 @@ pub(crate) async fn commit(
         return Ok(Some(new.clone()));
     }
     let key = ctx.key();
-    if meta::is_deleting(new) && meta::finalizers(new).is_empty() && namespace_finalized(ctx, new) {
+    if gone(new) && namespace_finalized(ctx, new) {
         let deleted = ctx.state.objects.delete(&key, old.mod_revision).await?;
         return Ok(deleted.map(|rev| {
             let mut obj = new.clone();
@@ -203,9 +203,16 @@ pub(crate) async fn finalize(ctx: &Ctx<'_>, body: &Bytes) -> Result<Response, Ap
     Ok(object_response(ctx, StatusCode::OK, &stored, &[]))
 }
 
-/// Whether a committed object was deleted (its last finalizer removed during deletion).
+/// Whether an update deletes the object: it is being deleted, its last finalizer is gone, and
+/// no grace period is running (upstream's `ShouldDeleteDuringUpdate`: a pod in graceful
+/// deletion stays until its kubelet deletes it with a zero grace period).
 fn gone(obj: &Value) -> bool {
-    meta::is_deleting(obj) && meta::finalizers(obj).is_empty()
+    meta::is_deleting(obj)
+        && meta::finalizers(obj).is_empty()
+        && obj
+            .pointer("/metadata/deletionGracePeriodSeconds")
+            .and_then(Value::as_i64)
+            .is_none_or(|grace| grace == 0)
 }
 
 /// Runs `build` against the current object until its result is stored, retrying lost races

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use jiff::tz::TimeZone;
 use k8s_openapi::api::batch::v1::{CronJob, CronJobStatus, Job};
-use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::events::{EventRecorder, EventType};
 use crate::harness::Harness;
+use crate::workload;
 use decision::{Inputs, Plan};
 
 /// The component Events are recorded as.
@@ -199,7 +200,7 @@ async fn write_status(
 ) -> Result<(), Error> {
     let name = cj.name_any();
     cj.status = Some(status);
-    api.replace_status(&name, &PostParams::default(), &cj)
+    api.replace_status(&name, &workload::post_params(), &cj)
         .await
         .map(drop)
         .map_err(|source| Error::UpdateStatus { name, source })
@@ -254,7 +255,7 @@ async fn create_job(
         job: name.clone(),
         source,
     };
-    match jobs.create(&PostParams::default(), job).await {
+    match jobs.create(&workload::post_params(), job).await {
         Ok(created) => {
             let message = format!("Created job {name}");
             ctx.recorder

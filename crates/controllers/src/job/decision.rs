@@ -17,6 +17,7 @@ use super::indexes::{self, Indexes};
 use super::pods;
 use super::tracking;
 use crate::events::Note;
+use crate::workload::ranking;
 
 /// The most pods created or deleted in one sync, as upstream.
 pub const MAX_POD_CHANGES_PER_SYNC: usize = 500;
@@ -540,8 +541,15 @@ impl<'a> Manage<'a> {
             left = good;
         }
         if remove.len() < at_least {
-            pods::sort_for_removal(&mut left);
-            remove.extend(left.into_iter().take(at_least - remove.len()));
+            // Rank copies with the workload controllers' removal order, then keep the originals.
+            let candidates: Vec<Pod> = left.iter().map(|p| (*p).clone()).collect();
+            let count = at_least - remove.len();
+            let chosen: HashSet<&str> =
+                ranking::pods_to_delete(&candidates, &candidates, count, self.now)
+                    .into_iter()
+                    .map(pods::uid)
+                    .collect();
+            remove.extend(left.into_iter().filter(|p| chosen.contains(pods::uid(p))));
         }
         remove
     }

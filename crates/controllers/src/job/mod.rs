@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use k8s_openapi::api::batch::v1::{Job, JobStatus};
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch};
 use kube::core::Selector;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
@@ -29,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::events::{EventRecorder, EventType};
 use crate::harness::Harness;
+use crate::workload;
 use backoff::{Delays, Record};
 use decision::{Inputs, Plan};
 
@@ -324,7 +325,7 @@ async fn finished_events(
 async fn write_status(jobs: &Api<Job>, mut job: Job, status: JobStatus) -> Result<Job, Error> {
     let name = job.name_any();
     job.status = Some(status);
-    jobs.replace_status(&name, &PostParams::default(), &job)
+    jobs.replace_status(&name, &workload::post_params(), &job)
         .await
         .map_err(|source| Error::UpdateStatus { name, source })
 }
@@ -351,7 +352,7 @@ async fn remove_finalizer(pod_api: &Api<Pod>, name: &str) -> Result<(), kube::Er
     let patch =
         json!({"metadata": {"$deleteFromPrimitiveList/finalizers": [pods::TRACKING_FINALIZER]}});
     match pod_api
-        .patch(name, &PatchParams::default(), &Patch::Strategic(&patch))
+        .patch(name, &workload::patch_params(), &Patch::Strategic(&patch))
         .await
     {
         Ok(_) => Ok(()),
@@ -403,7 +404,7 @@ async fn create_pod(
     index: Option<i32>,
 ) -> Result<(), Error> {
     let pod = pods::from_template(job, index);
-    match pod_api.create(&PostParams::default(), &pod).await {
+    match pod_api.create(&workload::post_params(), &pod).await {
         Ok(created) => {
             let message = format!("Created pod: {}", created.name_any());
             ctx.recorder
