@@ -14,6 +14,7 @@ pub mod manager;
 pub mod namespace;
 pub mod replicaset;
 pub mod serviceaccount;
+pub mod statefulset;
 pub mod workload;
 
 pub use client::{ClientError, Credentials};

@@ -15,7 +15,7 @@ use crate::events::EventRecorder;
 use crate::leader::decision::ElectionConfig;
 use crate::leader::LeaderElector;
 use crate::replicaset::ReplicaOwner;
-use crate::{deployment, namespace, replicaset, serviceaccount};
+use crate::{deployment, namespace, replicaset, serviceaccount, statefulset};
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::ReplicationController;
 
@@ -31,6 +31,8 @@ pub const CONTROLLERS: &[&str] = &[
     "replicaset",
     "replicationcontroller",
     "deployment",
+    "statefulset",
+    "daemonset",
 ];
 
 /// How the controller manager runs.
@@ -126,6 +128,14 @@ async fn run_controllers(
             client.clone(),
             Arc::clone(&clock),
             recorder("deployment-controller"),
+            leading.clone(),
+        ));
+    }
+    if enabled("statefulset") {
+        tasks.spawn(statefulset::run(
+            client.clone(),
+            Arc::clone(&clock),
+            recorder("statefulset-controller"),
             leading.clone(),
         ));
     }

@@ -45,14 +45,8 @@ pub struct Context<K: ReplicaOwner> {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Adopting or releasing a pod failed.
-    #[error("claiming pod {pod}")]
-    ClaimPod {
-        /// The pod.
-        pod: String,
-        /// The API error.
-        #[source]
-        source: kube::Error,
-    },
+    #[error("claiming pods")]
+    ClaimPods(#[from] crate::workload::adoption::ClaimError),
     /// Creating pods failed; the rest of the batch was skipped.
     #[error("creating pods for {owner}")]
     CreatePods {
