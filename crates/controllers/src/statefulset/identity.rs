@@ -296,4 +296,4 @@ pub fn claim_owners(
 
 #[cfg(test)]
 #[path = "identity_tests.rs"]
-mod tests;
+pub(super) mod tests;
