@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod clock;
+pub mod daemonset;
 pub mod deployment;
 pub mod events;
 pub mod harness;

@@ -15,7 +15,7 @@ use crate::events::EventRecorder;
 use crate::leader::decision::ElectionConfig;
 use crate::leader::LeaderElector;
 use crate::replicaset::ReplicaOwner;
-use crate::{deployment, namespace, replicaset, serviceaccount, statefulset};
+use crate::{daemonset, deployment, namespace, replicaset, serviceaccount, statefulset};
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::ReplicationController;
 
@@ -136,6 +136,14 @@ async fn run_controllers(
             client.clone(),
             Arc::clone(&clock),
             recorder("statefulset-controller"),
+            leading.clone(),
+        ));
+    }
+    if enabled("daemonset") {
+        tasks.spawn(daemonset::run(
+            client.clone(),
+            Arc::clone(&clock),
+            recorder("daemonset-controller"),
             leading.clone(),
         ));
     }

@@ -14,10 +14,10 @@ use std::sync::Arc;
 use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::api::Api;
-use kube::core::{Selector, SelectorExt};
-use kube::runtime::reflector::{ObjectRef, Store};
+use kube::core::Selector;
+use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
-use kube::{Client, ResourceExt};
+use kube::Client;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
@@ -25,7 +25,8 @@ use crate::events::EventRecorder;
 use crate::harness::Harness;
 use crate::workload::adoption::ClaimError;
 use crate::workload::expectations::Expectations;
-use crate::workload::pod::controller_of;
+pub use crate::workload::mapping::key;
+use crate::workload::mapping::{controlled_by, pod_mapper};
 use crate::workload::revisions::RevisionError;
 
 /// What the StatefulSet controller's reconciles share.
@@ -115,12 +116,12 @@ pub async fn run(
     let (harness, pods) = harness.watches_cached(
         Api::<Pod>::all(client.clone()),
         watcher::Config::default(),
-        pod_mapper(sets, Arc::clone(&expectations)),
+        pod_mapper(sets, Arc::clone(&expectations), selector),
     );
     let (harness, revisions) = harness.watches_cached(
         Api::<ControllerRevision>::all(client.clone()),
         watcher::Config::default(),
-        |r: ControllerRevision| owner_ref(&r.metadata, r.namespace()),
+        |r: ControllerRevision| controlled_by::<StatefulSet>(&r.metadata),
     );
     let (harness, claims) = harness.watches_cached(
         Api::<PersistentVolumeClaim>::all(client.clone()),
@@ -139,50 +140,10 @@ pub async fn run(
     harness.run(sync::reconcile, ctx, shutdown).await;
 }
 
-/// The key expectations are kept under.
-pub fn key(namespace: &str, name: &str) -> String {
-    format!("{namespace}/{name}")
-}
-
 /// The set's selector; `None` selects nothing.
 pub fn selector(set: &StatefulSet) -> Option<Selector> {
     let selector = set.spec.as_ref()?.selector.clone();
     Selector::try_from(selector)
         .ok()
         .filter(|s| !s.selects_all())
-}
-
-/// The StatefulSet controlling an object, if one does.
-fn owner_ref(
-    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-    namespace: Option<String>,
-) -> Option<ObjectRef<StatefulSet>> {
-    let owner = controller_of(meta).filter(|r| r.kind == "StatefulSet")?;
-    Some(ObjectRef::new(&owner.name).within(&namespace.unwrap_or_default()))
-}
-
-/// Maps a pod event to the sets to sync: its controller (noting the event for expectations),
-/// or, for an orphan, every set of its namespace selecting it.
-fn pod_mapper(
-    sets: Store<StatefulSet>,
-    expectations: Arc<Expectations>,
-) -> impl Fn(Pod) -> Vec<ObjectRef<StatefulSet>> + Send + Sync + 'static {
-    move |pod: Pod| {
-        let namespace = pod.namespace().unwrap_or_default();
-        if let Some(owner) = controller_of(&pod.metadata) {
-            if owner.kind != "StatefulSet" {
-                return Vec::new();
-            }
-            let uid = pod.metadata.uid.as_deref().unwrap_or_default();
-            let terminating = pod.metadata.deletion_timestamp.is_some();
-            expectations.observe(&key(&namespace, &owner.name), uid, terminating);
-            return vec![ObjectRef::new(&owner.name).within(&namespace)];
-        }
-        sets.state()
-            .iter()
-            .filter(|s| s.namespace().as_deref() == Some(namespace.as_str()))
-            .filter(|s| selector(s).is_some_and(|sel| sel.matches(pod.labels())))
-            .map(|s| ObjectRef::from_obj(s.as_ref()))
-            .collect()
-    }
 }

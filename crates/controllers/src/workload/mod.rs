@@ -10,6 +10,7 @@ pub mod claim;
 pub mod expectations;
 pub mod hash;
 pub mod history;
+pub mod mapping;
 pub mod pod;
 pub mod pod_control;
 pub mod ranking;
