@@ -222,4 +222,4 @@ pub fn target_node(pod: &Pod) -> Option<&str> {
 
 #[cfg(test)]
 #[path = "placement_tests.rs"]
-mod tests;
+pub(super) mod tests;
