@@ -16,5 +16,6 @@ mod python_client;
 mod served_versions;
 mod server_side_apply;
 mod services;
+mod statefulsets;
 mod workloads;
 mod workloads_support;
