@@ -6,6 +6,7 @@ mod support;
 
 mod acceptance;
 mod api_errors;
+mod daemonsets;
 mod durability;
 mod etcd;
 mod kube_client;
