@@ -6,6 +6,7 @@ mod support;
 
 mod acceptance;
 mod api_errors;
+mod daemonsets;
 mod durability;
 mod endpoints;
 mod etcd;
@@ -19,5 +20,6 @@ mod served_versions;
 mod server_side_apply;
 mod services;
 mod simulated_nodes;
+mod statefulsets;
 mod workloads;
 mod workloads_support;

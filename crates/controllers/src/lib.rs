@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod clock;
+pub mod daemonset;
 pub mod deployment;
 pub mod endpoint;
 pub mod endpointslice;
@@ -17,6 +18,7 @@ pub mod manager;
 pub mod namespace;
 pub mod replicaset;
 pub mod serviceaccount;
+pub mod statefulset;
 pub mod workload;
 
 pub use client::{ClientError, Credentials, TokenCredentials};

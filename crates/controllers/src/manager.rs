@@ -16,7 +16,8 @@ use crate::leader::decision::ElectionConfig;
 use crate::leader::LeaderElector;
 use crate::replicaset::ReplicaOwner;
 use crate::{
-    deployment, endpoint, endpointslice, garbagecollector, namespace, replicaset, serviceaccount,
+    daemonset, deployment, endpoint, endpointslice, garbagecollector, namespace, replicaset,
+    serviceaccount, statefulset,
 };
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::ReplicationController;
@@ -33,6 +34,8 @@ pub const CONTROLLERS: &[&str] = &[
     "replicaset",
     "replicationcontroller",
     "deployment",
+    "statefulset",
+    "daemonset",
     "garbagecollector",
     "endpoint",
     "endpointslice",
@@ -131,6 +134,22 @@ async fn run_controllers(
             client.clone(),
             Arc::clone(&clock),
             recorder("deployment-controller"),
+            leading.clone(),
+        ));
+    }
+    if enabled("statefulset") {
+        tasks.spawn(statefulset::run(
+            client.clone(),
+            Arc::clone(&clock),
+            recorder("statefulset-controller"),
+            leading.clone(),
+        ));
+    }
+    if enabled("daemonset") {
+        tasks.spawn(daemonset::run(
+            client.clone(),
+            Arc::clone(&clock),
+            recorder("daemonset-controller"),
             leading.clone(),
         ));
     }
