@@ -7,13 +7,16 @@
 pub mod client;
 pub mod clock;
 pub mod deployment;
+pub mod disruption;
 pub mod events;
 pub mod harness;
 pub mod leader;
 pub mod manager;
 pub mod namespace;
+pub mod nodelifecycle;
 pub mod replicaset;
 pub mod serviceaccount;
+pub mod tainteviction;
 pub mod workload;
 
 pub use client::{ClientError, Credentials};

@@ -15,7 +15,9 @@ use crate::events::EventRecorder;
 use crate::leader::decision::ElectionConfig;
 use crate::leader::LeaderElector;
 use crate::replicaset::ReplicaOwner;
-use crate::{deployment, namespace, replicaset, serviceaccount};
+use crate::{
+    deployment, disruption, namespace, nodelifecycle, replicaset, serviceaccount, tainteviction,
+};
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::ReplicationController;
 
@@ -31,6 +33,9 @@ pub const CONTROLLERS: &[&str] = &[
     "replicaset",
     "replicationcontroller",
     "deployment",
+    "nodelifecycle",
+    tainteviction::NAME,
+    "disruption",
 ];
 
 /// How the controller manager runs.
@@ -43,6 +48,8 @@ pub struct ManagerConfig {
     pub clock: Arc<dyn Clock>,
     /// Controllers not to run, by name.
     pub disabled: Vec<String>,
+    /// How the node lifecycle controller judges nodes (grace periods, monitor period).
+    pub node_lifecycle: nodelifecycle::Config,
 }
 
 /// Starts the controller manager against the API server `credentials` name. The task ends
@@ -73,6 +80,7 @@ pub async fn run(client: Client, config: ManagerConfig, shutdown: CancellationTo
     );
     let clock = config.clock;
     let disabled = Arc::new(config.disabled);
+    let node_lifecycle = config.node_lifecycle;
     elector
         .run(shutdown, move |leading| {
             run_controllers(
@@ -80,6 +88,7 @@ pub async fn run(client: Client, config: ManagerConfig, shutdown: CancellationTo
                 Arc::clone(&clock),
                 Arc::clone(&host),
                 Arc::clone(&disabled),
+                node_lifecycle,
                 leading,
             )
         })
@@ -92,6 +101,7 @@ async fn run_controllers(
     clock: Arc<dyn Clock>,
     host: Arc<str>,
     disabled: Arc<Vec<String>>,
+    node_lifecycle: nodelifecycle::Config,
     leading: CancellationToken,
 ) {
     let enabled = |name: &str| !disabled.iter().any(|d| d == name);
@@ -126,6 +136,31 @@ async fn run_controllers(
             client.clone(),
             Arc::clone(&clock),
             recorder("deployment-controller"),
+            leading.clone(),
+        ));
+    }
+    if enabled("nodelifecycle") {
+        tasks.spawn(nodelifecycle::run(
+            client.clone(),
+            Arc::clone(&clock),
+            recorder("node-controller"),
+            node_lifecycle,
+            leading.clone(),
+        ));
+    }
+    if enabled(tainteviction::NAME) {
+        tasks.spawn(tainteviction::run(
+            client.clone(),
+            Arc::clone(&clock),
+            recorder(tainteviction::NAME),
+            leading.clone(),
+        ));
+    }
+    if enabled("disruption") {
+        tasks.spawn(disruption::run(
+            client.clone(),
+            Arc::clone(&clock),
+            recorder("controllermanager"),
             leading.clone(),
         ));
     }
