@@ -2,6 +2,7 @@
 //! unreachable, its pods are marked not ready and evicted after their toleration; cordon and
 //! uncordon taint and untaint it. Nodes and heartbeats are played by the test with kubectl.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -56,6 +57,30 @@ pub(crate) fn post_ready(cluster: &Cluster, name: &str) {
         "-p",
         &patch.to_string(),
     ]);
+}
+
+/// Runs `work` while another thread renews the node's Lease every half second.
+fn while_renewing<T>(cluster: &Cluster, node: &str, work: impl FnOnce() -> T) -> T {
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                renew_lease(cluster, node);
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        });
+        // Stops the renewals even when `work` panics, so the scope can end.
+        let _stop = StopOnDrop(&stop);
+        work()
+    })
+}
+
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 fn renew_lease(cluster: &Cluster, name: &str) {
@@ -147,28 +172,52 @@ fn has_taint(node: &Value, key: &str, effect: &str) -> bool {
     taints(node).contains(&(key.to_owned(), effect.to_owned()))
 }
 
+/// A ReplicaSet with one pod bound to `node` (through its template, as no scheduler runs
+/// here), whose template then moves to `other`, so a replacement lands there. `other` never
+/// posts status, so it stays untainted for its startup grace period. Returns the first pod.
+fn replicated_pod_on(cluster: &Cluster, node: &str, other: &str) -> String {
+    cluster.apply(
+        &json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": other}}).to_string(),
+        &[],
+    );
+    let toleration = |key: &str| json!({"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 2});
+    let rs = |on: &str| {
+        json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}},
+                    "spec": {"nodeName": on, "terminationGracePeriodSeconds": 0,
+                        "tolerations": [toleration("node.kubernetes.io/not-ready"), toleration(UNREACHABLE)],
+                        "containers": [{"name": "app", "image": "registry.k8s.io/pause:3.10"}]}}}})
+        .to_string()
+    };
+    cluster.apply(&rs(node), &[]);
+    let mut first = String::new();
+    assert!(eventually(Duration::from_secs(10), || {
+        first = cluster.ok(&["get", "pods", "-l", "app=web", "-o", "name"]);
+        !first.trim().is_empty()
+    }));
+    cluster.apply(&rs(other), &[]);
+    first.trim().trim_start_matches("pod/").to_owned()
+}
+
 #[test]
 fn a_silent_node_goes_unknown_is_tainted_and_its_pods_are_evicted_after_their_toleration() {
     let cluster = fast_cluster();
     register_node(&cluster, "n1");
-    running_pod(&cluster, "brief", "n1", json!({"app": "brief"}), Some(2));
-    running_pod(
-        &cluster,
-        "steadfast",
-        "n1",
-        json!({"app": "steadfast"}),
-        None,
-    );
-
-    // While the Lease is renewed the node stays Ready, well past the grace period.
-    let renewing_until = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < renewing_until {
-        renew_lease(&cluster, "n1");
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    let node = get_json(&cluster, &["get", "node", "n1"]);
-    assert_eq!(condition(&node, "Ready")["status"], "True", "{node}");
-    assert!(taints(&node).is_empty(), "{node}");
+    let start = Instant::now();
+    let replaced = while_renewing(&cluster, "n1", || {
+        running_pod(&cluster, "brief", "n1", json!({"app": "brief"}), Some(2));
+        let steadfast = json!({"app": "steadfast"});
+        running_pod(&cluster, "steadfast", "n1", steadfast, None);
+        let replaced = replicated_pod_on(&cluster, "n1", "n2");
+        // While the Lease is renewed the node stays Ready, well past the grace period.
+        std::thread::sleep(Duration::from_secs(5).saturating_sub(start.elapsed()));
+        let node = get_json(&cluster, &["get", "node", "n1"]);
+        assert_eq!(condition(&node, "Ready")["status"], "True", "{node}");
+        assert!(taints(&node).is_empty(), "{node}");
+        replaced
+    });
 
     // Silence: Ready and the pressure conditions turn Unknown, the unreachable taints appear.
     assert!(
@@ -208,6 +257,22 @@ fn a_silent_node_goes_unknown_is_tainted_and_its_pods_are_evicted_after_their_to
         events.contains("Marking for deletion Pod default/brief"),
         "{events}"
     );
+    // The ReplicaSet's pod was evicted too and its replacement runs on the other node.
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            let pods = get_json(&cluster, &["get", "pods", "-l", "app=web"]);
+            let nodes: Vec<&str> = pods["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p["spec"]["nodeName"].as_str())
+                .collect();
+            nodes == ["n2"]
+        }),
+        "no replacement on n2; log:\n{}",
+        cluster.log()
+    );
+    assert!(!exists(&cluster, &["pod", &replaced]));
     let steadfast = get_json(&cluster, &["get", "pod", "steadfast"]);
     assert_eq!(
         condition(&steadfast, "Ready")["status"],
