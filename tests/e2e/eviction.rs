@@ -124,3 +124,53 @@ fn drain_evicts_through_the_budget_and_waits_while_it_blocks() {
     ]);
     assert!(left.trim().is_empty(), "{left}");
 }
+
+#[test]
+fn a_pending_pod_is_evicted_without_its_budget_and_marked_a_disruption_target() {
+    let cluster = Cluster::start();
+    budget(&cluster, 1);
+    // Bound to a node and given a grace period, the evicted pod stays while it terminates.
+    let pod = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web-1", "namespace": "default", "labels": {"app": "web"}},
+        "spec": {"nodeName": "n1",
+            "containers": [{"name": "app", "image": "registry.k8s.io/pause:3.10"}]}});
+    cluster.apply(&pod.to_string(), &[]);
+    let out = evict(&cluster, "web-1");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pod = get_json(&cluster, &["get", "pod", "web-1"]);
+    assert!(!pod["metadata"]["deletionTimestamp"].is_null(), "{pod}");
+    let target = pod["status"]["conditions"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["type"] == "DisruptionTarget").cloned())
+        .expect("a DisruptionTarget condition");
+    assert_eq!(target["reason"], "EvictionByEvictionAPI");
+    assert_eq!(target["status"], "True");
+}
+
+#[test]
+fn a_max_unavailable_budget_expects_the_scale_of_the_pods_controller() {
+    let cluster = Cluster::start();
+    let rs = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "app", "image": "registry.k8s.io/pause:3.10"}]}}}});
+    cluster.apply(&rs.to_string(), &[]);
+    let pdb = json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"maxUnavailable": "34%", "selector": {"matchLabels": {"app": "web"}}}});
+    cluster.apply(&pdb.to_string(), &[]);
+    let settled = eventually(Duration::from_secs(15), || {
+        let status = &get_json(&cluster, &["get", "pdb", "web"])["status"];
+        status["expectedPods"] == 3 && status["desiredHealthy"] == 1
+    });
+    let pdb = cluster.ok(&["get", "pdb", "web", "-o", "yaml"]);
+    assert!(settled, "{pdb}");
+    // No pod is ready (no kubelet runs), so nothing may be disrupted.
+    assert!(pdb.contains("disruptionsAllowed: 0"), "{pdb}");
+    assert!(pdb.contains("reason: InsufficientPods"), "{pdb}");
+}
