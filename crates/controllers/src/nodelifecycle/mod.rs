@@ -175,13 +175,20 @@ pub async fn reconcile(node: Arc<Node>, ctx: Arc<Context>) -> Result<Action, Err
         mark_pods_not_ready(&ctx, &name).await?;
     }
     update_taints(&ctx, &current).await?;
-    let until_deadline = (look.deadline - now)
-        .try_into()
-        .unwrap_or(Duration::ZERO)
-        .saturating_add(Duration::from_millis(10));
-    Ok(Action::requeue(
-        until_deadline.min(ctx.config.monitor_period),
-    ))
+    Ok(Action::requeue(next_look(
+        &look,
+        now,
+        ctx.config.monitor_period,
+    )))
+}
+
+/// When to look at the node again: after the monitor period, or just after its grace runs
+/// out if that comes first.
+fn next_look(look: &health::Look, now: k8s_openapi::jiff::Timestamp, period: Duration) -> Duration {
+    match Duration::try_from(look.deadline - now) {
+        Ok(left) if !left.is_zero() => left.saturating_add(Duration::from_millis(10)).min(period),
+        _ => period,
+    }
 }
 
 /// Drops what was remembered of nodes that no longer exist.
