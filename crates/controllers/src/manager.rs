@@ -16,8 +16,8 @@ use crate::leader::decision::ElectionConfig;
 use crate::leader::LeaderElector;
 use crate::replicaset::ReplicaOwner;
 use crate::{
-    daemonset, deployment, endpoint, endpointslice, garbagecollector, namespace, replicaset,
-    serviceaccount, statefulset,
+    daemonset, deployment, disruption, endpoint, endpointslice, garbagecollector, namespace,
+    nodelifecycle, replicaset, serviceaccount, statefulset, tainteviction,
 };
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::ReplicationController;
@@ -39,6 +39,9 @@ pub const CONTROLLERS: &[&str] = &[
     "garbagecollector",
     "endpoint",
     "endpointslice",
+    "nodelifecycle",
+    tainteviction::NAME,
+    "disruption",
 ];
 
 /// How the controller manager runs.
@@ -51,6 +54,8 @@ pub struct ManagerConfig {
     pub clock: Arc<dyn Clock>,
     /// Controllers not to run, by name.
     pub disabled: Vec<String>,
+    /// How the node lifecycle controller judges nodes (grace periods, monitor period).
+    pub node_lifecycle: nodelifecycle::Config,
 }
 
 /// Starts the controller manager against the API server `credentials` name. The task ends
@@ -81,6 +86,7 @@ pub async fn run(client: Client, config: ManagerConfig, shutdown: CancellationTo
     );
     let clock = config.clock;
     let disabled = Arc::new(config.disabled);
+    let node_lifecycle = config.node_lifecycle;
     elector
         .run(shutdown, move |leading| {
             run_controllers(
@@ -88,6 +94,7 @@ pub async fn run(client: Client, config: ManagerConfig, shutdown: CancellationTo
                 Arc::clone(&clock),
                 Arc::clone(&host),
                 Arc::clone(&disabled),
+                node_lifecycle,
                 leading,
             )
         })
@@ -100,6 +107,7 @@ async fn run_controllers(
     clock: Arc<dyn Clock>,
     host: Arc<str>,
     disabled: Arc<Vec<String>>,
+    node_lifecycle: nodelifecycle::Config,
     leading: CancellationToken,
 ) {
     let enabled = |name: &str| !disabled.iter().any(|d| d == name);
@@ -162,6 +170,31 @@ async fn run_controllers(
     }
     if enabled("endpointslice") {
         tasks.spawn(endpointslice::run(client.clone(), leading.clone()));
+    }
+    if enabled("nodelifecycle") {
+        tasks.spawn(nodelifecycle::run(
+            client.clone(),
+            Arc::clone(&clock),
+            recorder("node-controller"),
+            node_lifecycle,
+            leading.clone(),
+        ));
+    }
+    if enabled(tainteviction::NAME) {
+        tasks.spawn(tainteviction::run(
+            client.clone(),
+            Arc::clone(&clock),
+            recorder(tainteviction::NAME),
+            leading.clone(),
+        ));
+    }
+    if enabled("disruption") {
+        tasks.spawn(disruption::run(
+            client.clone(),
+            Arc::clone(&clock),
+            recorder("controllermanager"),
+            leading.clone(),
+        ));
     }
     if enabled("serviceaccount") {
         tasks.spawn(serviceaccount::run(client, leading.clone()));

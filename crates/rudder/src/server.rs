@@ -3,12 +3,14 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
 use rudder_apiserver::allocators::{PortRange, ServiceCidr};
 use rudder_apiserver::auth::Authenticator;
 use rudder_apiserver::{ApiConfig, ApiServer};
+use rudder_controllers::nodelifecycle as node_lifecycle;
 use rudder_pki::{ClusterPki, TokenFile};
 use rudder_store::embedded::EmbeddedStore;
 use rudder_store::etcd::EtcdStore;
@@ -49,6 +51,13 @@ pub struct ServerArgs {
     simulated_nodes: usize,
     #[command(flatten)]
     node_timings: crate::agent::NodeTimingArgs,
+    /// How long a node may go without renewing its Lease or posting status before it is
+    /// marked NotReady (Unknown) and tainted unreachable.
+    #[arg(long, default_value = "40s", value_parser = crate::duration::parse)]
+    node_monitor_grace_period: Duration,
+    /// How often the node lifecycle controller looks at each node.
+    #[arg(long, default_value = "5s", value_parser = crate::duration::parse)]
+    node_monitor_period: Duration,
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -128,11 +137,19 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     ));
 
     let stop_controllers = CancellationToken::new();
+    let node_lifecycle = node_lifecycle::Config {
+        timings: node_lifecycle::health::Timings {
+            grace: args.node_monitor_grace_period,
+            ..node_lifecycle::health::Timings::default()
+        },
+        monitor_period: args.node_monitor_period,
+    };
     let controllers = crate::controllers::start(
         &pki,
         &server_url,
         &host_name(),
         &args.disable_controllers,
+        node_lifecycle,
         stop_controllers.clone(),
     )?;
 
