@@ -13,8 +13,10 @@ pub mod leader;
 pub mod manager;
 pub mod namespace;
 pub mod replicaset;
+pub mod resourcequota;
 pub mod serviceaccount;
+pub mod volume;
 pub mod workload;
 
 pub use client::{ClientError, Credentials};
-pub use manager::{start, ManagerConfig};
+pub use manager::{start, ControllerOptions, ManagerConfig};

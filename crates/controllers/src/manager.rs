@@ -15,7 +15,7 @@ use crate::events::EventRecorder;
 use crate::leader::decision::ElectionConfig;
 use crate::leader::LeaderElector;
 use crate::replicaset::ReplicaOwner;
-use crate::{deployment, namespace, replicaset, serviceaccount};
+use crate::{deployment, namespace, replicaset, resourcequota, serviceaccount, volume};
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::ReplicationController;
 
@@ -31,6 +31,9 @@ pub const CONTROLLERS: &[&str] = &[
     "replicaset",
     "replicationcontroller",
     "deployment",
+    "resourcequota",
+    volume::NAME,
+    volume::provisioner::NAME,
 ];
 
 /// How the controller manager runs.
@@ -43,6 +46,26 @@ pub struct ManagerConfig {
     pub clock: Arc<dyn Clock>,
     /// Controllers not to run, by name.
     pub disabled: Vec<String>,
+    /// Settings of individual controllers.
+    pub options: ControllerOptions,
+}
+
+/// Settings of individual controllers, with upstream's defaults.
+#[derive(Debug, Clone)]
+pub struct ControllerOptions {
+    /// How often every ResourceQuota is recalculated in full (`--resource-quota-sync-period`).
+    pub quota_resync: std::time::Duration,
+    /// Where the `local-path` provisioner puts volumes (`<data-dir>/storage`).
+    pub storage_dir: std::path::PathBuf,
+}
+
+impl Default for ControllerOptions {
+    fn default() -> Self {
+        Self {
+            quota_resync: resourcequota::DEFAULT_RESYNC,
+            storage_dir: std::path::PathBuf::from("/var/lib/rudder/storage"),
+        }
+    }
 }
 
 /// Starts the controller manager against the API server `credentials` name. The task ends
@@ -73,6 +96,7 @@ pub async fn run(client: Client, config: ManagerConfig, shutdown: CancellationTo
     );
     let clock = config.clock;
     let disabled = Arc::new(config.disabled);
+    let options = Arc::new(config.options);
     elector
         .run(shutdown, move |leading| {
             run_controllers(
@@ -80,6 +104,7 @@ pub async fn run(client: Client, config: ManagerConfig, shutdown: CancellationTo
                 Arc::clone(&clock),
                 Arc::clone(&host),
                 Arc::clone(&disabled),
+                Arc::clone(&options),
                 leading,
             )
         })
@@ -92,6 +117,7 @@ async fn run_controllers(
     clock: Arc<dyn Clock>,
     host: Arc<str>,
     disabled: Arc<Vec<String>>,
+    options: Arc<ControllerOptions>,
     leading: CancellationToken,
 ) {
     let enabled = |name: &str| !disabled.iter().any(|d| d == name);
@@ -126,6 +152,29 @@ async fn run_controllers(
             client.clone(),
             Arc::clone(&clock),
             recorder("deployment-controller"),
+            leading.clone(),
+        ));
+    }
+    if enabled("resourcequota") {
+        tasks.spawn(resourcequota::run(
+            client.clone(),
+            Arc::clone(&clock),
+            options.quota_resync,
+            leading.clone(),
+        ));
+    }
+    if enabled(volume::NAME) {
+        tasks.spawn(volume::run(
+            client.clone(),
+            recorder("persistentvolume-controller"),
+            leading.clone(),
+        ));
+    }
+    if enabled(volume::provisioner::NAME) {
+        tasks.spawn(volume::provisioner::run(
+            client.clone(),
+            recorder(volume::local_path::PROVISIONER),
+            options.storage_dir.clone(),
             leading.clone(),
         ));
     }

@@ -122,7 +122,9 @@ mod tests {
     }
 
     fn text(list: &ResourceList) -> BTreeMap<String, String> {
-        list.iter().map(|(k, v)| (k.clone(), v.to_string())).collect()
+        list.iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect()
     }
 
     #[test]

@@ -111,9 +111,10 @@ impl Quantity {
         if shift >= 0 {
             self.mantissa.checked_mul(pow10(shift.unsigned_abs())?)
         } else {
-            Some(pow10(shift.unsigned_abs()).map_or(self.mantissa.signum(), |d| {
-                div_away(self.mantissa, d)
-            }))
+            Some(
+                pow10(shift.unsigned_abs())
+                    .map_or(self.mantissa.signum(), |d| div_away(self.mantissa, d)),
+            )
         }
     }
 

@@ -70,7 +70,10 @@ fn values_round_up_to_the_unit_asked_for() {
     assert_eq!(q("1.5").milli_value(), 1500);
     assert_eq!(q("1n").milli_value(), 1);
     assert_eq!(q("2Ki").value(), 2048);
-    assert_eq!(Quantity::from_milli(250, Format::DecimalSi).to_string(), "250m");
+    assert_eq!(
+        Quantity::from_milli(250, Format::DecimalSi).to_string(),
+        "250m"
+    );
     assert_eq!(Quantity::new(3, Format::DecimalSi).to_string(), "3");
 }
 

@@ -43,6 +43,9 @@ pub struct ServerArgs {
     /// Controllers not to run (comma-separated names); given alone, no controller runs.
     #[arg(long, value_delimiter = ',', num_args = 0.., default_missing_value = "*")]
     disable_controllers: Vec<String>,
+    /// How often every ResourceQuota's usage is recalculated in full.
+    #[arg(long, default_value = "5m", value_parser = crate::duration::parse)]
+    resource_quota_sync_period: std::time::Duration,
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -98,6 +101,9 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     )
     .await
     .context("creating the kubernetes service")?;
+    rudder_apiserver::bootstrap::ensure_local_path_storage_class(api.state())
+        .await
+        .context("creating the local-path storage class")?;
     let compactor = tokio::spawn(rudder_apiserver::compactor::run(
         dyn_store,
         shutdown.clone(),
@@ -124,6 +130,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         &server_url,
         &host_name(),
         &args.disable_controllers,
+        rudder_controllers::ControllerOptions {
+            quota_resync: args.resource_quota_sync_period,
+            storage_dir: args.data_dir.join("storage"),
+        },
         stop_controllers.clone(),
     )?;
 
