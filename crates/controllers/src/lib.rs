@@ -12,6 +12,7 @@ pub mod harness;
 pub mod leader;
 pub mod manager;
 pub mod namespace;
+pub mod podautoscaler;
 pub mod replicaset;
 pub mod resourcequota;
 pub mod serviceaccount;

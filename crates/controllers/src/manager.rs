@@ -15,7 +15,9 @@ use crate::events::EventRecorder;
 use crate::leader::decision::ElectionConfig;
 use crate::leader::LeaderElector;
 use crate::replicaset::ReplicaOwner;
-use crate::{deployment, namespace, replicaset, resourcequota, serviceaccount, volume};
+use crate::{
+    deployment, namespace, podautoscaler, replicaset, resourcequota, serviceaccount, volume,
+};
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::ReplicationController;
 
@@ -34,6 +36,7 @@ pub const CONTROLLERS: &[&str] = &[
     "resourcequota",
     volume::NAME,
     volume::provisioner::NAME,
+    podautoscaler::NAME,
 ];
 
 /// How the controller manager runs.
@@ -51,12 +54,16 @@ pub struct ManagerConfig {
 }
 
 /// Settings of individual controllers, with upstream's defaults.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ControllerOptions {
     /// How often every ResourceQuota is recalculated in full (`--resource-quota-sync-period`).
     pub quota_resync: std::time::Duration,
     /// Where the `local-path` provisioner puts volumes (`<data-dir>/storage`).
     pub storage_dir: std::path::PathBuf,
+    /// The HorizontalPodAutoscaler controller's timings.
+    pub autoscaler: podautoscaler::Options,
+    /// Where the HorizontalPodAutoscaler controller reads pods' resource usage.
+    pub metrics: Arc<dyn podautoscaler::MetricsSource>,
 }
 
 impl Default for ControllerOptions {
@@ -64,6 +71,8 @@ impl Default for ControllerOptions {
         Self {
             quota_resync: resourcequota::DEFAULT_RESYNC,
             storage_dir: std::path::PathBuf::from("/var/lib/rudder/storage"),
+            autoscaler: podautoscaler::Options::default(),
+            metrics: Arc::new(podautoscaler::NoMetricsApi),
         }
     }
 }
@@ -175,6 +184,16 @@ async fn run_controllers(
             client.clone(),
             recorder(volume::local_path::PROVISIONER),
             options.storage_dir.clone(),
+            leading.clone(),
+        ));
+    }
+    if enabled(podautoscaler::NAME) {
+        tasks.spawn(podautoscaler::run(
+            client.clone(),
+            Arc::clone(&clock),
+            recorder("horizontal-pod-autoscaler"),
+            Arc::clone(&options.metrics),
+            options.autoscaler,
             leading.clone(),
         ));
     }

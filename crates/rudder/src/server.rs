@@ -46,6 +46,13 @@ pub struct ServerArgs {
     /// How often every ResourceQuota's usage is recalculated in full.
     #[arg(long, default_value = "5m", value_parser = crate::duration::parse)]
     resource_quota_sync_period: std::time::Duration,
+    /// How often each HorizontalPodAutoscaler is synced.
+    #[arg(long, default_value = "15s", value_parser = crate::duration::parse)]
+    horizontal_pod_autoscaler_sync_period: std::time::Duration,
+    /// How long a HorizontalPodAutoscaler waits before scaling down when its behavior sets no
+    /// window.
+    #[arg(long, default_value = "5m", value_parser = crate::duration::parse)]
+    horizontal_pod_autoscaler_downscale_stabilization: std::time::Duration,
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -133,6 +140,12 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         rudder_controllers::ControllerOptions {
             quota_resync: args.resource_quota_sync_period,
             storage_dir: args.data_dir.join("storage"),
+            autoscaler: rudder_controllers::podautoscaler::Options {
+                sync_period: args.horizontal_pod_autoscaler_sync_period,
+                downscale_stabilization: args.horizontal_pod_autoscaler_downscale_stabilization,
+                ..Default::default()
+            },
+            ..Default::default()
         },
         stop_controllers.clone(),
     )?;
