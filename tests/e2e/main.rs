@@ -13,6 +13,7 @@ mod kubectl_basics;
 mod kubectl_crds_and_auth;
 mod namespaces;
 mod python_client;
+mod quota_volumes_autoscaling;
 mod served_versions;
 mod server_side_apply;
 mod services;
