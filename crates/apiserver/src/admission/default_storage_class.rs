@@ -52,7 +52,7 @@ pub fn default_class(classes: &[Value]) -> Option<&str> {
                 .cmp(&created(b))
                 .then_with(|| meta::name(b).cmp(meta::name(a)))
         })
-        .map(|c| meta::name(c))
+        .map(meta::name)
 }
 
 /// Whether a claim already says which class it wants (possibly none, with `""`).

@@ -33,7 +33,7 @@ pub enum Outcome {
         /// `cpu resource utilization (percentage of request)`.
         name: String,
         /// The metric's current value.
-        status: MetricStatus,
+        status: Box<MetricStatus>,
     },
     /// No proposal: the ScalingActive=False reason and the error.
     Invalid {
@@ -190,6 +190,6 @@ pub fn evaluate(
     Outcome::Proposal {
         replicas: proposal.replicas,
         name,
-        status,
+        status: Box::new(status),
     }
 }

@@ -87,7 +87,7 @@ pub fn decide(
     let statuses: Vec<MetricStatus> = outcomes
         .iter()
         .map(|o| match o {
-            Outcome::Proposal { status, .. } => status.clone(),
+            Outcome::Proposal { status, .. } => MetricStatus::clone(status),
             Outcome::Invalid { .. } => MetricStatus::default(),
         })
         .collect();
