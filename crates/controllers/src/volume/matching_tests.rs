@@ -130,7 +130,10 @@ fn delayed_binding_only_takes_a_volume_reserved_for_the_claim() {
         json!({"spec": {"claimRef": {"name": "data", "namespace": "ns", "uid": "u1"}},
             "status": {"phase": "Bound"}}),
     );
-    assert_eq!(pick(&claim(json!({})), std::slice::from_ref(&free), true), None);
+    assert_eq!(
+        pick(&claim(json!({})), std::slice::from_ref(&free), true),
+        None
+    );
     assert_eq!(
         pick(&claim(json!({})), &[free, reserved], true).as_deref(),
         Some("reserved")
