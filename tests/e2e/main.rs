@@ -18,6 +18,7 @@ mod kubectl_crds_and_auth;
 mod namespaces;
 mod node_lifecycle;
 mod python_client;
+mod quota_volumes_autoscaling;
 mod served_versions;
 mod server_side_apply;
 mod services;

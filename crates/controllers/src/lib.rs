@@ -18,11 +18,14 @@ pub mod leader;
 pub mod manager;
 pub mod namespace;
 pub mod nodelifecycle;
+pub mod podautoscaler;
 pub mod replicaset;
+pub mod resourcequota;
 pub mod serviceaccount;
 pub mod statefulset;
 pub mod tainteviction;
+pub mod volume;
 pub mod workload;
 
 pub use client::{ClientError, Credentials, TokenCredentials};
-pub use manager::{start, ManagerConfig};
+pub use manager::{start, ControllerOptions, ManagerConfig};

@@ -17,7 +17,8 @@ use crate::leader::LeaderElector;
 use crate::replicaset::ReplicaOwner;
 use crate::{
     daemonset, deployment, disruption, endpoint, endpointslice, garbagecollector, namespace,
-    nodelifecycle, replicaset, serviceaccount, statefulset, tainteviction,
+    nodelifecycle, podautoscaler, replicaset, resourcequota, serviceaccount, statefulset,
+    tainteviction, volume,
 };
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::ReplicationController;
@@ -42,6 +43,10 @@ pub const CONTROLLERS: &[&str] = &[
     "nodelifecycle",
     tainteviction::NAME,
     "disruption",
+    "resourcequota",
+    volume::NAME,
+    volume::provisioner::NAME,
+    podautoscaler::NAME,
 ];
 
 /// How the controller manager runs.
@@ -54,8 +59,35 @@ pub struct ManagerConfig {
     pub clock: Arc<dyn Clock>,
     /// Controllers not to run, by name.
     pub disabled: Vec<String>,
+    /// Settings of individual controllers.
+    pub options: ControllerOptions,
+}
+
+/// Settings of individual controllers, with upstream's defaults.
+#[derive(Clone)]
+pub struct ControllerOptions {
     /// How the node lifecycle controller judges nodes (grace periods, monitor period).
     pub node_lifecycle: nodelifecycle::Config,
+    /// How often every ResourceQuota is recalculated in full (`--resource-quota-sync-period`).
+    pub quota_resync: std::time::Duration,
+    /// Where the `local-path` provisioner puts volumes (`<data-dir>/storage`).
+    pub storage_dir: std::path::PathBuf,
+    /// The HorizontalPodAutoscaler controller's timings.
+    pub autoscaler: podautoscaler::Options,
+    /// Where the HorizontalPodAutoscaler controller reads pods' resource usage.
+    pub metrics: Arc<dyn podautoscaler::MetricsSource>,
+}
+
+impl Default for ControllerOptions {
+    fn default() -> Self {
+        Self {
+            node_lifecycle: nodelifecycle::Config::default(),
+            quota_resync: resourcequota::DEFAULT_RESYNC,
+            storage_dir: std::path::PathBuf::from("/var/lib/rudder/storage"),
+            autoscaler: podautoscaler::Options::default(),
+            metrics: Arc::new(podautoscaler::NoMetricsApi),
+        }
+    }
 }
 
 /// Starts the controller manager against the API server `credentials` name. The task ends
@@ -86,7 +118,7 @@ pub async fn run(client: Client, config: ManagerConfig, shutdown: CancellationTo
     );
     let clock = config.clock;
     let disabled = Arc::new(config.disabled);
-    let node_lifecycle = config.node_lifecycle;
+    let options = Arc::new(config.options);
     elector
         .run(shutdown, move |leading| {
             run_controllers(
@@ -94,7 +126,7 @@ pub async fn run(client: Client, config: ManagerConfig, shutdown: CancellationTo
                 Arc::clone(&clock),
                 Arc::clone(&host),
                 Arc::clone(&disabled),
-                node_lifecycle,
+                Arc::clone(&options),
                 leading,
             )
         })
@@ -107,7 +139,7 @@ async fn run_controllers(
     clock: Arc<dyn Clock>,
     host: Arc<str>,
     disabled: Arc<Vec<String>>,
-    node_lifecycle: nodelifecycle::Config,
+    options: Arc<ControllerOptions>,
     leading: CancellationToken,
 ) {
     let enabled = |name: &str| !disabled.iter().any(|d| d == name);
@@ -176,7 +208,7 @@ async fn run_controllers(
             client.clone(),
             Arc::clone(&clock),
             recorder("node-controller"),
-            node_lifecycle,
+            options.node_lifecycle,
             leading.clone(),
         ));
     }
@@ -193,6 +225,39 @@ async fn run_controllers(
             client.clone(),
             Arc::clone(&clock),
             recorder("controllermanager"),
+            leading.clone(),
+        ));
+    }
+    if enabled("resourcequota") {
+        tasks.spawn(resourcequota::run(
+            client.clone(),
+            Arc::clone(&clock),
+            options.quota_resync,
+            leading.clone(),
+        ));
+    }
+    if enabled(volume::NAME) {
+        tasks.spawn(volume::run(
+            client.clone(),
+            recorder("persistentvolume-controller"),
+            leading.clone(),
+        ));
+    }
+    if enabled(volume::provisioner::NAME) {
+        tasks.spawn(volume::provisioner::run(
+            client.clone(),
+            recorder(volume::local_path::PROVISIONER),
+            options.storage_dir.clone(),
+            leading.clone(),
+        ));
+    }
+    if enabled(podautoscaler::NAME) {
+        tasks.spawn(podautoscaler::run(
+            client.clone(),
+            Arc::clone(&clock),
+            recorder("horizontal-pod-autoscaler"),
+            Arc::clone(&options.metrics),
+            options.autoscaler,
             leading.clone(),
         ));
     }

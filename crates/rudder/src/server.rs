@@ -58,6 +58,16 @@ pub struct ServerArgs {
     /// How often the node lifecycle controller looks at each node.
     #[arg(long, default_value = "5s", value_parser = crate::duration::parse)]
     node_monitor_period: Duration,
+    /// How often every ResourceQuota's usage is recalculated in full.
+    #[arg(long, default_value = "5m", value_parser = crate::duration::parse)]
+    resource_quota_sync_period: std::time::Duration,
+    /// How often each HorizontalPodAutoscaler is synced.
+    #[arg(long, default_value = "15s", value_parser = crate::duration::parse)]
+    horizontal_pod_autoscaler_sync_period: std::time::Duration,
+    /// How long a HorizontalPodAutoscaler waits before scaling down when its behavior sets no
+    /// window.
+    #[arg(long, default_value = "5m", value_parser = crate::duration::parse)]
+    horizontal_pod_autoscaler_downscale_stabilization: std::time::Duration,
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -114,6 +124,9 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     )
     .await
     .context("creating the kubernetes service")?;
+    rudder_apiserver::bootstrap::ensure_local_path_storage_class(api.state())
+        .await
+        .context("creating the local-path storage class")?;
     let compactor = tokio::spawn(rudder_apiserver::compactor::run(
         dyn_store,
         shutdown.clone(),
@@ -149,7 +162,17 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         &server_url,
         &host_name(),
         &args.disable_controllers,
-        node_lifecycle,
+        rudder_controllers::ControllerOptions {
+            node_lifecycle,
+            quota_resync: args.resource_quota_sync_period,
+            storage_dir: args.data_dir.join("storage"),
+            autoscaler: rudder_controllers::podautoscaler::Options {
+                sync_period: args.horizontal_pod_autoscaler_sync_period,
+                downscale_stabilization: args.horizontal_pod_autoscaler_downscale_stabilization,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
         stop_controllers.clone(),
     )?;
 
