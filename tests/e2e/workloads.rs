@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::durability::client;
 use crate::support::Cluster;
-use crate::workloads_support::{eventually, fake_kubelet, live_pods, watch_bounds, Observed};
+use crate::workloads_support::{eventually, live_pods, watch_bounds, with_kubelet, Observed};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -34,14 +34,6 @@ spec:
         image: nginx:1.25
 "#
     )
-}
-
-/// A runtime running the fake kubelet for `default` while the test drives kubectl.
-fn with_kubelet(cluster: &Cluster, delay: Duration) -> tokio::runtime::Runtime {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let client = rt.block_on(client(cluster));
-    rt.spawn(fake_kubelet(client, "default".to_owned(), delay));
-    rt
 }
 
 fn rollout_status(cluster: &Cluster) -> String {

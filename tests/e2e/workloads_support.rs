@@ -62,6 +62,61 @@ pub async fn fake_kubelet(client: kube::Client, namespace: String, delay: Durati
     }
 }
 
+/// A runtime running the fake kubelet for `default` while the test drives kubectl.
+pub fn with_kubelet(cluster: &Cluster, delay: Duration) -> tokio::runtime::Runtime {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = rt.block_on(crate::durability::client(cluster));
+    rt.spawn(fake_kubelet(client, "default".to_owned(), delay));
+    rt
+}
+
+/// A pod event as the order-checking watcher saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PodEvent {
+    /// The pod appeared; these pods were Ready at that moment.
+    Added(String, Vec<String>),
+    /// The pod was deleted.
+    Deleted(String),
+}
+
+/// Records, in watch order, every pod of `namespace` appearing (with the pods Ready then) and
+/// disappearing.
+pub async fn record_pod_events(
+    client: kube::Client,
+    namespace: String,
+    log: Arc<Mutex<Vec<PodEvent>>>,
+) {
+    let api: Api<Pod> = Api::namespaced(client, &namespace);
+    let mut ready: BTreeMap<String, bool> = BTreeMap::new();
+    let mut events = std::pin::pin!(watcher(api, watcher::Config::default()).default_backoff());
+    while let Some(Ok(event)) = events.next().await {
+        let (pod, gone) = match event {
+            watcher::Event::Apply(p) | watcher::Event::InitApply(p) => (p, false),
+            watcher::Event::Delete(p) => (p, true),
+            _ => continue,
+        };
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        let mut log = log.lock().unwrap();
+        if gone {
+            ready.remove(&name);
+            log.push(PodEvent::Deleted(name));
+            continue;
+        }
+        if !ready.contains_key(&name) {
+            let now_ready = ready
+                .iter()
+                .filter(|(_, r)| **r)
+                .map(|(n, _)| n.clone())
+                .collect();
+            log.push(PodEvent::Added(name.clone(), now_ready));
+        }
+        ready.insert(
+            name,
+            is_ready(&pod) && pod.metadata.deletion_timestamp.is_none(),
+        );
+    }
+}
+
 /// What the bounds watcher saw.
 #[derive(Debug, Default)]
 pub struct Observed {

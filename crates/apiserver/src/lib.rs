@@ -5,6 +5,7 @@
 //! [`strategy`], and reads or writes it through [`storage`] over the cluster store. Watches fan out
 //! from one [`watch_cache`]. Discovery and Table output are generated from the same registry.
 
+pub mod admission;
 pub mod allocators;
 pub mod auth;
 pub mod bootstrap;
@@ -94,12 +95,26 @@ impl ApiServer {
             config.service_cidr,
             config.node_ports,
         ));
+        let registry = Arc::new(Registry::with_builtins());
+        let objects = Objects::new(store);
+        let mut hooks: Vec<(&'static str, &'static str, Arc<dyn allocators::WriteHook>)> =
+            vec![("", "Service", services)];
+        if let Some(classes) = registry
+            .index()
+            .get("storage.k8s.io", "v1", "storageclasses")
+        {
+            let default_class = admission::default_storage_class::DefaultStorageClass::new(
+                objects.clone(),
+                classes.prefix(None),
+            );
+            hooks.push(("", "PersistentVolumeClaim", Arc::new(default_class)));
+        }
         let state = Arc::new(ApiState {
-            registry: Arc::new(Registry::with_builtins()),
-            objects: Objects::new(store),
+            registry,
+            objects,
             watch_cache,
             shutdown: shutdown.clone(),
-            hooks: vec![("", "Service", services)],
+            hooks,
         });
         let crd_task = crd::start(state.clone(), shutdown).await?;
         let cache_task = tokio::spawn(async move {

@@ -2,7 +2,6 @@
 //! it holds the `kube-controller-manager` Lease in `kube-system`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::Api;
@@ -17,8 +16,9 @@ use crate::leader::decision::ElectionConfig;
 use crate::leader::LeaderElector;
 use crate::replicaset::ReplicaOwner;
 use crate::{
-    cronjob, deployment, endpoint, endpointslice, garbagecollector, job, namespace, replicaset,
-    serviceaccount, ttlafterfinished,
+    cronjob, daemonset, deployment, disruption, endpoint, endpointslice, garbagecollector, job,
+    namespace, nodelifecycle, podautoscaler, replicaset, resourcequota, serviceaccount,
+    statefulset, tainteviction, ttlafterfinished, volume,
 };
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::ReplicationController;
@@ -35,9 +35,18 @@ pub const CONTROLLERS: &[&str] = &[
     "replicaset",
     "replicationcontroller",
     "deployment",
+    "statefulset",
+    "daemonset",
     "garbagecollector",
     "endpoint",
     "endpointslice",
+    "nodelifecycle",
+    tainteviction::NAME,
+    "disruption",
+    "resourcequota",
+    volume::NAME,
+    volume::provisioner::NAME,
+    podautoscaler::NAME,
     "job",
     "cronjob",
     "ttl-after-finished",
@@ -53,9 +62,38 @@ pub struct ManagerConfig {
     pub clock: Arc<dyn Clock>,
     /// Controllers not to run, by name.
     pub disabled: Vec<String>,
-    /// The Job controller's delay before replacing a failed pod, doubled per further failure
-    /// (upstream: 10 s).
-    pub job_pod_failure_backoff: Duration,
+    /// Settings of individual controllers.
+    pub options: ControllerOptions,
+}
+
+/// Settings of individual controllers, with upstream's defaults.
+#[derive(Clone)]
+pub struct ControllerOptions {
+    /// How the node lifecycle controller judges nodes (grace periods, monitor period).
+    pub node_lifecycle: nodelifecycle::Config,
+    /// How often every ResourceQuota is recalculated in full (`--resource-quota-sync-period`).
+    pub quota_resync: std::time::Duration,
+    /// Where the `local-path` provisioner puts volumes (`<data-dir>/storage`).
+    pub storage_dir: std::path::PathBuf,
+    /// The HorizontalPodAutoscaler controller's timings.
+    pub autoscaler: podautoscaler::Options,
+    /// Where the HorizontalPodAutoscaler controller reads pods' resource usage.
+    pub metrics: Arc<dyn podautoscaler::MetricsSource>,
+    /// The Job controller's pod-failure back-off (`--job-pod-failure-backoff-ms` sets its base).
+    pub job_backoff: job::backoff::Delays,
+}
+
+impl Default for ControllerOptions {
+    fn default() -> Self {
+        Self {
+            node_lifecycle: nodelifecycle::Config::default(),
+            quota_resync: resourcequota::DEFAULT_RESYNC,
+            storage_dir: std::path::PathBuf::from("/var/lib/rudder/storage"),
+            autoscaler: podautoscaler::Options::default(),
+            metrics: Arc::new(podautoscaler::NoMetricsApi),
+            job_backoff: job::backoff::Delays::default(),
+        }
+    }
 }
 
 /// Starts the controller manager against the API server `credentials` name. The task ends
@@ -86,10 +124,7 @@ pub async fn run(client: Client, config: ManagerConfig, shutdown: CancellationTo
     );
     let clock = config.clock;
     let disabled = Arc::new(config.disabled);
-    let job_backoff = job::backoff::Delays {
-        base: config.job_pod_failure_backoff,
-        ..job::backoff::Delays::default()
-    };
+    let options = Arc::new(config.options);
     elector
         .run(shutdown, move |leading| {
             run_controllers(
@@ -97,7 +132,7 @@ pub async fn run(client: Client, config: ManagerConfig, shutdown: CancellationTo
                 Arc::clone(&clock),
                 Arc::clone(&host),
                 Arc::clone(&disabled),
-                job_backoff,
+                Arc::clone(&options),
                 leading,
             )
         })
@@ -110,7 +145,7 @@ async fn run_controllers(
     clock: Arc<dyn Clock>,
     host: Arc<str>,
     disabled: Arc<Vec<String>>,
-    job_backoff: job::backoff::Delays,
+    options: Arc<ControllerOptions>,
     leading: CancellationToken,
 ) {
     let enabled = |name: &str| !disabled.iter().any(|d| d == name);
@@ -148,6 +183,22 @@ async fn run_controllers(
             leading.clone(),
         ));
     }
+    if enabled("statefulset") {
+        tasks.spawn(statefulset::run(
+            client.clone(),
+            Arc::clone(&clock),
+            recorder("statefulset-controller"),
+            leading.clone(),
+        ));
+    }
+    if enabled("daemonset") {
+        tasks.spawn(daemonset::run(
+            client.clone(),
+            Arc::clone(&clock),
+            recorder("daemonset-controller"),
+            leading.clone(),
+        ));
+    }
     if enabled("garbagecollector") {
         let gc = garbagecollector::run(client.clone(), Arc::clone(&clock), leading.clone());
         tasks.spawn(gc);
@@ -158,12 +209,70 @@ async fn run_controllers(
     if enabled("endpointslice") {
         tasks.spawn(endpointslice::run(client.clone(), leading.clone()));
     }
+    if enabled("nodelifecycle") {
+        tasks.spawn(nodelifecycle::run(
+            client.clone(),
+            Arc::clone(&clock),
+            recorder("node-controller"),
+            options.node_lifecycle,
+            leading.clone(),
+        ));
+    }
+    if enabled(tainteviction::NAME) {
+        tasks.spawn(tainteviction::run(
+            client.clone(),
+            Arc::clone(&clock),
+            recorder(tainteviction::NAME),
+            leading.clone(),
+        ));
+    }
+    if enabled("disruption") {
+        tasks.spawn(disruption::run(
+            client.clone(),
+            Arc::clone(&clock),
+            recorder("controllermanager"),
+            leading.clone(),
+        ));
+    }
+    if enabled("resourcequota") {
+        tasks.spawn(resourcequota::run(
+            client.clone(),
+            Arc::clone(&clock),
+            options.quota_resync,
+            leading.clone(),
+        ));
+    }
+    if enabled(volume::NAME) {
+        tasks.spawn(volume::run(
+            client.clone(),
+            recorder("persistentvolume-controller"),
+            leading.clone(),
+        ));
+    }
+    if enabled(volume::provisioner::NAME) {
+        tasks.spawn(volume::provisioner::run(
+            client.clone(),
+            recorder(volume::local_path::PROVISIONER),
+            options.storage_dir.clone(),
+            leading.clone(),
+        ));
+    }
+    if enabled(podautoscaler::NAME) {
+        tasks.spawn(podautoscaler::run(
+            client.clone(),
+            Arc::clone(&clock),
+            recorder("horizontal-pod-autoscaler"),
+            Arc::clone(&options.metrics),
+            options.autoscaler,
+            leading.clone(),
+        ));
+    }
     if enabled("job") {
         let ctx = job::Context::new(
             client.clone(),
             Arc::clone(&clock),
             recorder(job::COMPONENT),
-            job_backoff,
+            options.job_backoff,
         );
         tasks.spawn(job::run(ctx, leading.clone()));
     }

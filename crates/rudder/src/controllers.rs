@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use rudder_controllers::clock::SystemClock;
 use rudder_controllers::leader::decision::ElectionConfig;
-use rudder_controllers::{Credentials, ManagerConfig};
+use rudder_controllers::{ControllerOptions, Credentials, ManagerConfig};
 use rudder_pki::ClusterPki;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -15,8 +15,7 @@ use tokio_util::sync::CancellationToken;
 const USER: &str = "system:kube-controller-manager";
 
 /// Starts the controller manager against `server_url` unless `disabled` holds `*`; the other
-/// names in `disabled` are controllers not to run; `job_pod_failure_backoff` is the Job
-/// controller's first replacement delay. The task ends after `shutdown`.
+/// names in `disabled` are controllers not to run. The task ends after `shutdown`.
 ///
 /// # Errors
 /// When the client certificate cannot be issued or the client built.
@@ -25,7 +24,7 @@ pub fn start(
     server_url: &str,
     host: &str,
     disabled: &[String],
-    job_pod_failure_backoff: std::time::Duration,
+    options: ControllerOptions,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Option<JoinHandle<()>>> {
     if disabled.iter().any(|d| d == "*") {
@@ -46,7 +45,7 @@ pub fn start(
         election: ElectionConfig::default(),
         clock: Arc::new(SystemClock),
         disabled: disabled.to_vec(),
-        job_pod_failure_backoff,
+        options,
     };
     let task = rudder_controllers::start(&credentials, config, shutdown)
         .context("starting the controller manager")?;

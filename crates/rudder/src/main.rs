@@ -6,6 +6,7 @@
 
 mod agent;
 mod controllers;
+mod duration;
 mod server;
 
 use clap::{Parser, Subcommand};

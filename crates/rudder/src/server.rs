@@ -3,12 +3,14 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
 use rudder_apiserver::allocators::{PortRange, ServiceCidr};
 use rudder_apiserver::auth::Authenticator;
 use rudder_apiserver::{ApiConfig, ApiServer};
+use rudder_controllers::nodelifecycle as node_lifecycle;
 use rudder_pki::{ClusterPki, TokenFile};
 use rudder_store::embedded::EmbeddedStore;
 use rudder_store::etcd::EtcdStore;
@@ -53,6 +55,23 @@ pub struct ServerArgs {
     simulated_nodes: usize,
     #[command(flatten)]
     node_timings: crate::agent::NodeTimingArgs,
+    /// How long a node may go without renewing its Lease or posting status before it is
+    /// marked NotReady (Unknown) and tainted unreachable.
+    #[arg(long, default_value = "40s", value_parser = crate::duration::parse)]
+    node_monitor_grace_period: Duration,
+    /// How often the node lifecycle controller looks at each node.
+    #[arg(long, default_value = "5s", value_parser = crate::duration::parse)]
+    node_monitor_period: Duration,
+    /// How often every ResourceQuota's usage is recalculated in full.
+    #[arg(long, default_value = "5m", value_parser = crate::duration::parse)]
+    resource_quota_sync_period: std::time::Duration,
+    /// How often each HorizontalPodAutoscaler is synced.
+    #[arg(long, default_value = "15s", value_parser = crate::duration::parse)]
+    horizontal_pod_autoscaler_sync_period: std::time::Duration,
+    /// How long a HorizontalPodAutoscaler waits before scaling down when its behavior sets no
+    /// window.
+    #[arg(long, default_value = "5m", value_parser = crate::duration::parse)]
+    horizontal_pod_autoscaler_downscale_stabilization: std::time::Duration,
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -109,6 +128,9 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     )
     .await
     .context("creating the kubernetes service")?;
+    rudder_apiserver::bootstrap::ensure_local_path_storage_class(api.state())
+        .await
+        .context("creating the local-path storage class")?;
     let compactor = tokio::spawn(rudder_apiserver::compactor::run(
         dyn_store,
         shutdown.clone(),
@@ -132,12 +154,33 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     ));
 
     let stop_controllers = CancellationToken::new();
+    let node_lifecycle = node_lifecycle::Config {
+        timings: node_lifecycle::health::Timings {
+            grace: args.node_monitor_grace_period,
+            ..node_lifecycle::health::Timings::default()
+        },
+        monitor_period: args.node_monitor_period,
+    };
     let controllers = crate::controllers::start(
         &pki,
         &server_url,
         &host_name(),
         &args.disable_controllers,
-        std::time::Duration::from_millis(args.job_pod_failure_backoff_ms),
+        rudder_controllers::ControllerOptions {
+            node_lifecycle,
+            quota_resync: args.resource_quota_sync_period,
+            storage_dir: args.data_dir.join("storage"),
+            autoscaler: rudder_controllers::podautoscaler::Options {
+                sync_period: args.horizontal_pod_autoscaler_sync_period,
+                downscale_stabilization: args.horizontal_pod_autoscaler_downscale_stabilization,
+                ..Default::default()
+            },
+            job_backoff: rudder_controllers::job::backoff::Delays {
+                base: std::time::Duration::from_millis(args.job_pod_failure_backoff_ms),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
         stop_controllers.clone(),
     )?;
 

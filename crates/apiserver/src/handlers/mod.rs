@@ -2,6 +2,7 @@
 //! the resource type from the registry and runs the verb with that type's strategy.
 
 mod delete;
+mod eviction;
 mod lifecycle;
 mod read;
 pub mod request;
@@ -183,6 +184,9 @@ async fn route(state: &Arc<ApiState>, request: Request) -> Result<Response, ApiE
         (&Method::PUT, true, Some("scale")) if ctx.rt.subresources.scale => {
             write::update_scale(&ctx, &body).await
         }
+        (&Method::POST, true, Some("eviction")) if ctx.rt.subresources.eviction => {
+            eviction::evict(&ctx, &body).await
+        }
         (&Method::PUT, true, Some("finalize")) if ctx.rt.kind == "Namespace" => {
             write::finalize(&ctx, &body).await
         }
@@ -204,6 +208,7 @@ fn known_subresource(rt: &ResourceType, sub: Option<&str>) -> bool {
     match sub {
         Some("status") => rt.subresources.status,
         Some("scale") => rt.subresources.scale,
+        Some("eviction") => rt.subresources.eviction,
         _ => false,
     }
 }

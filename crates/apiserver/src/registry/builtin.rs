@@ -35,14 +35,20 @@ impl ScopeFlag for k8s_openapi::ClusterResourceScope {
 const NONE: Subresources = Subresources {
     status: false,
     scale: false,
+    eviction: false,
 };
 const STATUS: Subresources = Subresources {
     status: true,
-    scale: false,
+    ..NONE
 };
 const SCALE: Subresources = Subresources {
-    status: true,
     scale: true,
+    ..STATUS
+};
+/// A pod's: status and eviction.
+const POD: Subresources = Subresources {
+    eviction: true,
+    ..STATUS
 };
 
 /// Kinds whose `metadata.generation` counts spec changes, as upstream's strategies do.
@@ -185,7 +191,7 @@ pub fn all() -> Vec<Arc<ResourceType>> {
         builtin::<core::Pod>(
             &["po"],
             all,
-            STATUS,
+            POD,
             Hooks {
                 defaults: d::pod,
                 validate: v::pod,

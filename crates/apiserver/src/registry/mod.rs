@@ -20,6 +20,8 @@ pub struct Subresources {
     pub status: bool,
     /// `/scale`: an autoscaling/v1 Scale view of `spec.replicas`.
     pub scale: bool,
+    /// `/eviction`: a policy/v1 Eviction deletes the pod if its PodDisruptionBudget allows.
+    pub eviction: bool,
 }
 
 /// One served resource type at one group-version.

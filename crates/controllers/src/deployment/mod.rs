@@ -28,8 +28,8 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::events::EventRecorder;
 use crate::harness::Harness;
-use crate::workload::claim::{self, Claim};
-use crate::workload::pod::{controller_of, controller_ref};
+use crate::workload::adoption;
+use crate::workload::pod::controller_of;
 use crate::workload::{patch_params, post_params};
 use plan::{Input, Note, Plan, Write};
 
@@ -68,6 +68,9 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    /// Adopting or releasing a ReplicaSet failed.
+    #[error("claiming replica sets")]
+    ClaimReplicaSets(#[from] crate::workload::adoption::ClaimError),
     /// A ReplicaSet of another template already has the new one's name.
     #[error("hash collision on replica set {replica_set}; collisionCount raised")]
     HashCollision {
@@ -180,35 +183,9 @@ async fn claim_replica_sets(
     d: &Deployment,
     all: Vec<ReplicaSet>,
 ) -> Result<Vec<ReplicaSet>, Error> {
-    let uid = d.uid().unwrap_or_default();
-    let deleting = d.metadata.deletion_timestamp.is_some();
-    let owner = controller_ref("apps/v1", "Deployment", &d.name_any(), &uid);
     let selector = selector(d);
-    let mut owned = Vec::new();
-    for rs in all {
-        let selected = selector.as_ref().is_some_and(|s| s.matches(rs.labels()));
-        let patch = match claim::decide(&rs.metadata, &uid, deleting, selected) {
-            Claim::Keep => {
-                owned.push(rs);
-                continue;
-            }
-            Claim::Ignore => continue,
-            Claim::Adopt => claim::adopt_patch(&rs.metadata, &owner),
-            Claim::Release => claim::release_patch(&rs.metadata, &uid),
-        };
-        let api: Api<ReplicaSet> =
-            Api::namespaced(ctx.client.clone(), &rs.namespace().unwrap_or_default());
-        match api
-            .patch(&rs.name_any(), &patch_params(), &Patch::Merge(&patch))
-            .await
-        {
-            Ok(patched) if selected => owned.push(patched),
-            Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 404 => {}
-            Err(source) => return Err(rs_error(d, &rs, source)),
-        }
-    }
-    Ok(owned)
+    let selected = |rs: &ReplicaSet| selector.as_ref().is_some_and(|s| s.matches(rs.labels()));
+    Ok(adoption::claim(&ctx.client, d, all, selected).await?)
 }
 
 fn rs_error(d: &Deployment, rs: &ReplicaSet, source: kube::Error) -> Error {

@@ -60,23 +60,7 @@ pub fn is_rolling(d: &Deployment) -> bool {
     kind != Some("Recreate")
 }
 
-/// An int-or-percent of `total`, rounded up or down; unparsable values count as 0.
-pub fn scaled(value: Option<&IntOrString>, total: i32, round_up: bool) -> i32 {
-    match value {
-        None => 0,
-        Some(IntOrString::Int(n)) => *n,
-        Some(IntOrString::String(s)) => {
-            let percent: i64 = s.trim_end_matches('%').parse().unwrap_or(0);
-            let product = percent * i64::from(total);
-            let value = if round_up {
-                (product + 99).div_euclid(100)
-            } else {
-                product.div_euclid(100)
-            };
-            i32::try_from(value).unwrap_or(i32::MAX)
-        }
-    }
-}
+pub use crate::workload::scaled;
 
 /// (maxSurge, maxUnavailable) resolved against `replicas`; both zero becomes one unavailable.
 fn fenceposts(d: &Deployment) -> (i32, i32) {

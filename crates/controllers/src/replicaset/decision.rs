@@ -2,13 +2,12 @@
 //! delete, in what batches, and the status that reports what was observed.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use k8s_openapi::jiff::Timestamp;
 use serde_json::{json, Value};
 
-use crate::workload::pod::{has_labels, is_available, is_ready, ready_since};
+use crate::workload::pod::{has_labels, is_available, is_ready};
 use crate::workload::ranking::pods_to_delete;
 
 /// The most pods created or deleted in one sync (upstream's `BurstReplicas`).
@@ -37,20 +36,6 @@ pub fn manage<'a>(desired: i32, pods: &'a [Pod], related: &[Pod], now: Timestamp
     } else {
         Manage::Nothing
     }
-}
-
-/// The sizes of the batches `count` creates are sent in: 1, 2, 4, … so that a failing
-/// template fails once rather than `count` times (upstream's slow start).
-pub fn slow_start_batches(count: usize) -> Vec<usize> {
-    let mut batches = Vec::new();
-    let (mut left, mut size) = (count, 1usize);
-    while left > 0 {
-        let batch = size.min(left);
-        batches.push(batch);
-        left -= batch;
-        size = size.saturating_mul(2);
-    }
-    batches
 }
 
 /// Why managing the pods failed, for the ReplicaFailure condition.
@@ -132,25 +117,6 @@ pub fn status(
         observed_generation: generation,
         failure,
     }
-}
-
-/// How long until the first ready pod that is not yet available becomes available, so the
-/// status is written again then.
-pub fn next_availability_check(
-    pods: &[Pod],
-    min_ready_seconds: i32,
-    now: Timestamp,
-) -> Option<Duration> {
-    if min_ready_seconds <= 0 {
-        return None;
-    }
-    let min_ready = SignedDuration::from_secs(i64::from(min_ready_seconds));
-    pods.iter()
-        .filter(|p| !is_available(p, min_ready_seconds, now))
-        .filter_map(|p| ready_since(p).map(|since| since.unwrap_or(now)))
-        .map(|since| (since + min_ready).duration_since(now) + SignedDuration::from_secs(1))
-        .min()
-        .map(|d| d.unsigned_abs())
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 
 use super::*;
+use crate::workload::pod::next_availability_check;
 
 fn t(secs: i64) -> Timestamp {
     Timestamp::UNIX_EPOCH + SignedDuration::from_secs(1_000_000 + secs)
@@ -80,13 +81,6 @@ fn creates_and_deletes_are_capped_at_the_burst() {
         manage(10_000, &[], &[], t(0)),
         Manage::Create(BURST_REPLICAS)
     );
-}
-
-#[test]
-fn slow_start_doubles_batches_until_the_count_is_reached() {
-    assert_eq!(slow_start_batches(0), Vec::<usize>::new());
-    assert_eq!(slow_start_batches(1), vec![1]);
-    assert_eq!(slow_start_batches(10), vec![1, 2, 4, 3]);
 }
 
 #[test]

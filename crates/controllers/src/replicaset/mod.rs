@@ -12,17 +12,17 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::Api;
 use kube::runtime::controller::Action;
-use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
-use kube::{Client, ResourceExt};
+use kube::Client;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::events::EventRecorder;
 use crate::harness::Harness;
 use crate::workload::expectations::Expectations;
-use crate::workload::pod::controller_of;
-use kube::core::SelectorExt;
+pub use crate::workload::mapping::key;
+use crate::workload::mapping::pod_mapper;
 pub use owner::{ReplicaOwner, ReplicaView};
 
 /// What one kind's reconciles share.
@@ -45,14 +45,8 @@ pub struct Context<K: ReplicaOwner> {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Adopting or releasing a pod failed.
-    #[error("claiming pod {pod}")]
-    ClaimPod {
-        /// The pod.
-        pod: String,
-        /// The API error.
-        #[source]
-        source: kube::Error,
-    },
+    #[error("claiming pods")]
+    ClaimPods(#[from] crate::workload::adoption::ClaimError),
     /// Creating pods failed; the rest of the batch was skipped.
     #[error("creating pods for {owner}")]
     CreatePods {
@@ -92,7 +86,9 @@ pub async fn run<K: ReplicaOwner>(
     let harness = Harness::<K>::new(K::CONTROLLER, Api::all(client.clone()));
     let owners = harness.store();
     let expectations = Arc::new(Expectations::default());
-    let mapper = pod_mapper(owners.clone(), Arc::clone(&expectations));
+    let mapper = pod_mapper(owners.clone(), Arc::clone(&expectations), |o: &K| {
+        o.view().selector
+    });
     let (harness, pods) = harness.watches_cached(
         Api::<Pod>::all(client.clone()),
         watcher::Config::default(),
@@ -107,39 +103,6 @@ pub async fn run<K: ReplicaOwner>(
         recorder,
     });
     harness.run(sync::reconcile::<K>, ctx, shutdown).await;
-}
-
-/// The key expectations are kept under.
-pub fn key(namespace: &str, name: &str) -> String {
-    format!("{namespace}/{name}")
-}
-
-/// Maps a pod event to the objects to sync: its controller when that is of kind `K` (noting
-/// the event for expectations), or every object of the namespace selecting an orphan.
-fn pod_mapper<K: ReplicaOwner>(
-    owners: Store<K>,
-    expectations: Arc<Expectations>,
-) -> impl Fn(Pod) -> Vec<ObjectRef<K>> + Send + Sync + 'static {
-    move |pod: Pod| {
-        let namespace = pod.namespace().unwrap_or_default();
-        if let Some(owner) = controller_of(&pod.metadata) {
-            if owner.kind != K::kind(&()) {
-                return Vec::new();
-            }
-            let uid = pod.metadata.uid.as_deref().unwrap_or_default();
-            let terminating = pod.metadata.deletion_timestamp.is_some();
-            expectations.observe(&key(&namespace, &owner.name), uid, terminating);
-            return vec![ObjectRef::new(&owner.name).within(&namespace)];
-        }
-        let labels = pod.labels();
-        owners
-            .state()
-            .iter()
-            .filter(|o| o.namespace().as_deref() == Some(namespace.as_str()))
-            .filter(|o| o.view().selector.is_some_and(|s| s.matches(labels)))
-            .map(|o| ObjectRef::from_obj(o.as_ref()))
-            .collect()
-    }
 }
 
 /// The action after a successful sync.

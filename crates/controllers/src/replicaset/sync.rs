@@ -4,9 +4,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use futures::future::join_all;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, DeleteParams, Patch};
+use kube::api::{Api, Patch};
 use kube::core::SelectorExt;
 use kube::runtime::controller::Action;
 use kube::ResourceExt;
@@ -14,10 +13,10 @@ use serde_json::json;
 
 use super::decision::{self, Failure, Manage};
 use super::{after_sync, key, Context, Error, ReplicaOwner, ReplicaView};
-use crate::events::EventType;
-use crate::workload::claim::{self, Claim};
+use crate::workload::adoption;
+use crate::workload::patch_params;
 use crate::workload::pod::{controller_of, controller_ref, is_active, pod_from_template};
-use crate::workload::{patch_params, post_params};
+use crate::workload::pod_control::{message, PodControl, Wording};
 
 /// Syncs one object of kind `K`.
 ///
@@ -92,7 +91,7 @@ pub async fn reconcile<K: ReplicaOwner>(
         }
     }
     outcome.map_err(|(_, e)| e)?;
-    Ok(after_sync(decision::next_availability_check(
+    Ok(after_sync(crate::workload::pod::next_availability_check(
         &owned,
         view.min_ready_seconds,
         now,
@@ -106,61 +105,12 @@ async fn claim_pods<K: ReplicaOwner>(
     view: &ReplicaView,
     pods: Vec<Pod>,
 ) -> Result<Vec<Pod>, Error> {
-    let uid = obj.uid().unwrap_or_default();
-    let deleting = obj.meta().deletion_timestamp.is_some();
-    let owner = controller_ref(&K::api_version(&()), &K::kind(&()), &obj.name_any(), &uid);
-    let mut owned = Vec::new();
-    let mut may_adopt = None;
-    for pod in pods {
-        let selected = view
-            .selector
+    let selected = |pod: &Pod| {
+        view.selector
             .as_ref()
-            .is_some_and(|s| s.matches(pod.labels()));
-        let patch = match claim::decide(&pod.metadata, &uid, deleting, selected) {
-            Claim::Keep => {
-                owned.push(pod);
-                continue;
-            }
-            Claim::Ignore => continue,
-            Claim::Adopt => {
-                if may_adopt.is_none() {
-                    may_adopt = Some(still_current(ctx, obj).await);
-                }
-                if may_adopt != Some(true) {
-                    continue;
-                }
-                claim::adopt_patch(&pod.metadata, &owner)
-            }
-            Claim::Release => claim::release_patch(&pod.metadata, &uid),
-        };
-        let api: Api<Pod> =
-            Api::namespaced(ctx.client.clone(), &pod.namespace().unwrap_or_default());
-        match api
-            .patch(&pod.name_any(), &patch_params(), &Patch::Merge(&patch))
-            .await
-        {
-            Ok(patched) if selected => owned.push(patched),
-            Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 404 => {}
-            Err(source) => {
-                return Err(Error::ClaimPod {
-                    pod: pod.name_any(),
-                    source,
-                })
-            }
-        }
-    }
-    Ok(owned)
-}
-
-/// Whether `obj` as the API server has it now is the same object and not being deleted
-/// (upstream re-reads before adopting, since the cache may be stale).
-async fn still_current<K: ReplicaOwner>(ctx: &Context<K>, obj: &K) -> bool {
-    let api: Api<K> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
-    match api.get_opt(&obj.name_any()).await {
-        Ok(Some(fresh)) => fresh.uid() == obj.uid() && fresh.meta().deletion_timestamp.is_none(),
-        _ => false,
-    }
+            .is_some_and(|s| s.matches(pod.labels()))
+    };
+    Ok(adoption::claim(&ctx.client, obj, pods, selected).await?)
 }
 
 /// The pods whose nodes rank deletion candidates: those of every sibling under the same
@@ -189,12 +139,28 @@ fn related_pods<K: ReplicaOwner>(
         .collect()
 }
 
-/// The message of an API error, as upstream's Events show it.
-fn message(error: &kube::Error) -> String {
-    match error {
-        kube::Error::Api(s) => s.message.clone(),
-        other => other.to_string(),
+fn pod_control<K: ReplicaOwner>(ctx: &Context<K>) -> PodControl<'_> {
+    PodControl {
+        client: &ctx.client,
+        pods: &ctx.pods,
+        expectations: &ctx.expectations,
+        recorder: &ctx.recorder,
+        now: ctx.clock.now(),
+        wording: Wording::Plain,
     }
+}
+
+fn failed(
+    reason: &str,
+    key: &str,
+    source: kube::Error,
+    error: fn(String, kube::Error) -> Error,
+) -> (Failure, Error) {
+    let failure = Failure {
+        reason: reason.to_owned(),
+        message: message(&source),
+    };
+    (failure, error(key.to_owned(), source))
 }
 
 async fn create_pods<K: ReplicaOwner>(
@@ -215,58 +181,13 @@ async fn create_pods<K: ReplicaOwner>(
         &obj.uid().unwrap_or_default(),
     );
     let pod = pod_from_template(template, &obj.name_any(), &namespace, owner);
-    let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &namespace);
-    ctx.expectations.expect_creates(key, count, ctx.clock.now());
-    let mut left = count;
-    for batch in decision::slow_start_batches(count) {
-        let params = post_params();
-        let results = join_all((0..batch).map(|_| api.create(&params, &pod))).await;
-        left -= batch;
-        let mut first_error = None;
-        for result in results {
-            match result {
-                Ok(created) => {
-                    let uid = created.metadata.uid.clone();
-                    let seen = |uid: &str| {
-                        let cached = ctx
-                            .pods
-                            .get(&kube::runtime::reflector::ObjectRef::from_obj(&created));
-                        cached.is_some_and(|p| p.metadata.uid.as_deref() == Some(uid))
-                    };
-                    ctx.expectations.created(key, uid.as_deref(), seen);
-                    let msg = format!("Created pod: {}", created.name_any());
-                    ctx.recorder
-                        .publish(obj, EventType::Normal, "SuccessfulCreate", &msg)
-                        .await;
-                }
-                Err(e) => {
-                    ctx.expectations.created(key, None, |_| false);
-                    let msg = format!("Error creating: {}", message(&e));
-                    ctx.recorder
-                        .publish(obj, EventType::Warning, "FailedCreate", &msg)
-                        .await;
-                    first_error.get_or_insert(e);
-                }
-            }
-        }
-        if let Some(source) = first_error {
-            for _ in 0..left {
-                ctx.expectations.created(key, None, |_| false);
-            }
-            let failure = Failure {
-                reason: "FailedCreate".to_owned(),
-                message: message(&source),
-            };
-            return Err((
-                failure,
-                Error::CreatePods {
-                    owner: key.to_owned(),
-                    source,
-                },
-            ));
-        }
-    }
-    Ok(())
+    let pods = vec![pod; count];
+    pod_control(ctx).create(obj, key, &pods).await.map_err(|e| {
+        failed("FailedCreate", key, e, |owner, source| Error::CreatePods {
+            owner,
+            source,
+        })
+    })
 }
 
 async fn delete_pods<K: ReplicaOwner>(
@@ -275,48 +196,10 @@ async fn delete_pods<K: ReplicaOwner>(
     key: &str,
     pods: &[&Pod],
 ) -> Result<(), (Failure, Error)> {
-    let uids = pods.iter().filter_map(|p| p.metadata.uid.as_deref());
-    ctx.expectations.expect_deletes(key, uids, ctx.clock.now());
-    let deletes = pods.iter().map(|pod| async move {
-        let api: Api<Pod> =
-            Api::namespaced(ctx.client.clone(), &pod.namespace().unwrap_or_default());
-        (
-            pod,
-            api.delete(&pod.name_any(), &DeleteParams::default()).await,
-        )
-    });
-    let mut first_error = None;
-    for (pod, result) in join_all(deletes).await {
-        let uid = pod.metadata.uid.as_deref().unwrap_or_default();
-        match result {
-            Ok(_) => {
-                let msg = format!("Deleted pod: {}", pod.name_any());
-                ctx.recorder
-                    .publish(obj, EventType::Normal, "SuccessfulDelete", &msg)
-                    .await;
-            }
-            Err(kube::Error::Api(s)) if s.code == 404 => ctx.expectations.delete_failed(key, uid),
-            Err(e) => {
-                ctx.expectations.delete_failed(key, uid);
-                let msg = format!("Error deleting: {}", message(&e));
-                ctx.recorder
-                    .publish(obj, EventType::Warning, "FailedDelete", &msg)
-                    .await;
-                first_error.get_or_insert(e);
-            }
-        }
-    }
-    match first_error {
-        None => Ok(()),
-        Some(source) => Err((
-            Failure {
-                reason: "FailedDelete".to_owned(),
-                message: message(&source),
-            },
-            Error::DeletePods {
-                owner: key.to_owned(),
-                source,
-            },
-        )),
-    }
+    pod_control(ctx).delete(obj, key, pods).await.map_err(|e| {
+        failed("FailedDelete", key, e, |owner, source| Error::DeletePods {
+            owner,
+            source,
+        })
+    })
 }

@@ -1,6 +1,7 @@
 //! Pods as controllers see them: active, ready, available, and made from a template.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
@@ -88,6 +89,25 @@ pub fn has_labels(
     wanted
         .iter()
         .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+}
+
+/// How long until the first ready pod that is not yet available becomes available, so the
+/// status is written again then.
+pub fn next_availability_check(
+    pods: &[Pod],
+    min_ready_seconds: i32,
+    now: Timestamp,
+) -> Option<Duration> {
+    if min_ready_seconds <= 0 {
+        return None;
+    }
+    let min_ready = SignedDuration::from_secs(i64::from(min_ready_seconds));
+    pods.iter()
+        .filter(|p| !is_available(p, min_ready_seconds, now))
+        .filter_map(|p| ready_since(p).map(|since| since.unwrap_or(now)))
+        .map(|since| (since + min_ready).duration_since(now) + SignedDuration::from_secs(1))
+        .min()
+        .map(|d| d.unsigned_abs())
 }
 
 #[cfg(test)]
