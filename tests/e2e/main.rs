@@ -12,6 +12,7 @@ mod endpoints;
 mod etcd;
 mod eviction;
 mod garbage_collection;
+mod jobs;
 mod kube_client;
 mod kubectl_basics;
 mod kubectl_crds_and_auth;

@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod clock;
+pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
 pub mod disruption;
@@ -14,6 +15,7 @@ pub mod endpointslice;
 pub mod events;
 pub mod garbagecollector;
 pub mod harness;
+pub mod job;
 pub mod leader;
 pub mod manager;
 pub mod namespace;
@@ -24,6 +26,7 @@ pub mod resourcequota;
 pub mod serviceaccount;
 pub mod statefulset;
 pub mod tainteviction;
+pub mod ttlafterfinished;
 pub mod volume;
 pub mod workload;
 

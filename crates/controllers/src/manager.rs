@@ -16,9 +16,9 @@ use crate::leader::decision::ElectionConfig;
 use crate::leader::LeaderElector;
 use crate::replicaset::ReplicaOwner;
 use crate::{
-    daemonset, deployment, disruption, endpoint, endpointslice, garbagecollector, namespace,
-    nodelifecycle, podautoscaler, replicaset, resourcequota, serviceaccount, statefulset,
-    tainteviction, volume,
+    cronjob, daemonset, deployment, disruption, endpoint, endpointslice, garbagecollector, job,
+    namespace, nodelifecycle, podautoscaler, replicaset, resourcequota, serviceaccount,
+    statefulset, tainteviction, ttlafterfinished, volume,
 };
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::ReplicationController;
@@ -47,6 +47,9 @@ pub const CONTROLLERS: &[&str] = &[
     volume::NAME,
     volume::provisioner::NAME,
     podautoscaler::NAME,
+    "job",
+    "cronjob",
+    "ttl-after-finished",
 ];
 
 /// How the controller manager runs.
@@ -76,6 +79,8 @@ pub struct ControllerOptions {
     pub autoscaler: podautoscaler::Options,
     /// Where the HorizontalPodAutoscaler controller reads pods' resource usage.
     pub metrics: Arc<dyn podautoscaler::MetricsSource>,
+    /// The Job controller's pod-failure back-off (`--job-pod-failure-backoff-ms` sets its base).
+    pub job_backoff: job::backoff::Delays,
 }
 
 impl Default for ControllerOptions {
@@ -86,6 +91,7 @@ impl Default for ControllerOptions {
             storage_dir: std::path::PathBuf::from("/var/lib/rudder/storage"),
             autoscaler: podautoscaler::Options::default(),
             metrics: Arc::new(podautoscaler::NoMetricsApi),
+            job_backoff: job::backoff::Delays::default(),
         }
     }
 }
@@ -260,6 +266,30 @@ async fn run_controllers(
             options.autoscaler,
             leading.clone(),
         ));
+    }
+    if enabled("job") {
+        let ctx = job::Context::new(
+            client.clone(),
+            Arc::clone(&clock),
+            recorder(job::COMPONENT),
+            options.job_backoff,
+        );
+        tasks.spawn(job::run(ctx, leading.clone()));
+    }
+    if enabled("cronjob") {
+        let ctx = cronjob::Context {
+            client: client.clone(),
+            clock: Arc::clone(&clock),
+            recorder: recorder(cronjob::COMPONENT),
+        };
+        tasks.spawn(cronjob::run(ctx, leading.clone()));
+    }
+    if enabled("ttl-after-finished") {
+        let ctx = ttlafterfinished::Context {
+            client: client.clone(),
+            clock: Arc::clone(&clock),
+        };
+        tasks.spawn(ttlafterfinished::run(ctx, leading.clone()));
     }
     if enabled("serviceaccount") {
         tasks.spawn(serviceaccount::run(client, leading.clone()));

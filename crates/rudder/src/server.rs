@@ -45,6 +45,10 @@ pub struct ServerArgs {
     /// Controllers not to run (comma-separated names); given alone, no controller runs.
     #[arg(long, value_delimiter = ',', num_args = 0.., default_missing_value = "*")]
     disable_controllers: Vec<String>,
+    /// The Job controller's delay before replacing a failed pod, in milliseconds; it doubles
+    /// with each further failure, up to 6 minutes.
+    #[arg(long, default_value_t = 10_000)]
+    job_pod_failure_backoff_ms: u64,
     /// Run this many simulated nodes (`sim-0` …) in the server: no containers, pods bound to
     /// them go through their phases as their annotations say.
     #[arg(long, default_value_t = 0)]
@@ -169,6 +173,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             autoscaler: rudder_controllers::podautoscaler::Options {
                 sync_period: args.horizontal_pod_autoscaler_sync_period,
                 downscale_stabilization: args.horizontal_pod_autoscaler_downscale_stabilization,
+                ..Default::default()
+            },
+            job_backoff: rudder_controllers::job::backoff::Delays {
+                base: std::time::Duration::from_millis(args.job_pod_failure_backoff_ms),
                 ..Default::default()
             },
             ..Default::default()

@@ -3,6 +3,8 @@
 use base64::Engine;
 use serde_json::{json, Map, Value};
 
+use crate::meta;
+
 /// Sets `obj[key] = value` when the key is missing or null. Creates intermediate objects.
 fn or_insert(obj: &mut Value, path: &[&str], value: Value) {
     let Some((last, parents)) = path.split_last() else {
@@ -240,7 +242,39 @@ pub fn job(obj: &mut Value) {
         &["spec", "podReplacementPolicy"],
         json!("TerminatingOrFailed"),
     );
+    job_selector(obj);
     template_spec(obj);
+}
+
+/// Upstream's generated Job selector: unless `spec.manualSelector`, a Job without a selector
+/// selects `batch.kubernetes.io/controller-uid=<uid>`, and its pod template carries that
+/// label, `batch.kubernetes.io/job-name` and their legacy unprefixed forms.
+fn job_selector(obj: &mut Value) {
+    let uid = meta::str_at(obj, "/metadata/uid").to_owned();
+    let name = meta::name(obj).to_owned();
+    let manual = obj.pointer("/spec/manualSelector").and_then(Value::as_bool) == Some(true);
+    let has_selector = obj.pointer("/spec/selector").is_some_and(|s| !s.is_null());
+    if manual || has_selector || uid.is_empty() {
+        return;
+    }
+    let labels = [
+        ("batch.kubernetes.io/controller-uid", &uid),
+        ("batch.kubernetes.io/job-name", &name),
+        ("controller-uid", &uid),
+        ("job-name", &name),
+    ];
+    for (key, value) in labels {
+        or_insert(
+            obj,
+            &["spec", "template", "metadata", "labels", key],
+            json!(value),
+        );
+    }
+    or_insert(
+        obj,
+        &["spec", "selector"],
+        json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}),
+    );
 }
 
 /// CronJob defaults.
@@ -394,6 +428,23 @@ mod tests {
         assert_eq!(pull_policy("nginx:1.25"), "IfNotPresent");
         assert_eq!(pull_policy("localhost:5000/nginx"), "Always");
         assert_eq!(pull_policy("nginx@sha256:abc"), "IfNotPresent");
+    }
+
+    #[test]
+    fn jobs_get_a_selector_on_their_uid_and_matching_template_labels() {
+        let mut obj = json!({"metadata": {"name": "pi", "uid": "u-1"}, "spec": {"template": {}}});
+        job(&mut obj);
+        assert_eq!(
+            obj.pointer("/spec/selector"),
+            Some(&json!({"matchLabels": {"batch.kubernetes.io/controller-uid": "u-1"}}))
+        );
+        let labels = obj.pointer("/spec/template/metadata/labels").unwrap();
+        assert_eq!(labels["batch.kubernetes.io/job-name"], "pi");
+        assert_eq!(labels["controller-uid"], "u-1");
+        let mut manual = json!({"metadata": {"name": "pi", "uid": "u-1"},
+            "spec": {"manualSelector": true, "template": {}}});
+        job(&mut manual);
+        assert!(manual.pointer("/spec/selector").is_none());
     }
 
     #[test]
