@@ -41,6 +41,9 @@ pub struct Context {
     claims: Store<PersistentVolumeClaim>,
     volumes: Store<PersistentVolume>,
     classes: Store<StorageClass>,
+    /// The claims as the volume side's own watch saw them: a claim's deletion is in this cache
+    /// before the volume it released is synced, which `claims` (another watch) cannot promise.
+    volume_claims: Store<PersistentVolumeClaim>,
 }
 
 /// Why a sync failed.
@@ -84,7 +87,7 @@ pub async fn run(client: Client, recorder: EventRecorder, shutdown: Cancellation
         |_| Vec::new(),
     );
     let volumes_h = Harness::<PersistentVolume>::new(NAME, Api::all(client.clone()));
-    let volumes_h = volumes_h.watches(
+    let (volumes_h, volume_claims) = volumes_h.watches_cached(
         Api::<PersistentVolumeClaim>::all(client.clone()),
         all,
         volumes_of(volumes.clone()),
@@ -95,6 +98,7 @@ pub async fn run(client: Client, recorder: EventRecorder, shutdown: Cancellation
         claims,
         volumes,
         classes,
+        volume_claims,
     });
     tokio::join!(
         claims_h.run(reconcile_claim, Arc::clone(&ctx), shutdown.clone()),
@@ -366,7 +370,10 @@ async fn claim_named(
 ) -> Result<Option<PersistentVolumeClaim>, Error> {
     let namespace = r.namespace.as_deref().unwrap_or_default();
     let name = r.name.as_deref().unwrap_or_default();
-    if let Some(found) = ctx.claims.get(&ObjectRef::new(name).within(namespace)) {
+    if let Some(found) = ctx
+        .volume_claims
+        .get(&ObjectRef::new(name).within(namespace))
+    {
         return Ok(Some(PersistentVolumeClaim::clone(&found)));
     }
     let api: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), namespace);
