@@ -21,6 +21,7 @@ use serde_json::Value;
 use crate::allocators::WriteHook;
 use crate::discovery;
 use crate::error::ApiError;
+use crate::raw::{RawObject, Shape};
 use crate::registry::{Registry, ResourceType};
 use crate::storage::Objects;
 use crate::watch_cache::WatchCache;
@@ -93,6 +94,10 @@ impl Ctx<'_> {
 
 /// `obj` as the requested version serves it: resources whose versions share storage (custom
 /// resources, whose conversion is `None`) only differ in `apiVersion`.
+///
+/// Every object read from storage reaches a client through here, except those whose stored
+/// bytes are already the served version: [`write_served`] passes those through untouched
+/// ([`crate::raw::splice`] declines whenever the stored `apiVersion` is not the served one).
 pub(crate) fn as_served(rt: &ResourceType, obj: &mut Value) {
     let api_version = rt.api_version();
     if let Some(map) = obj.as_object_mut() {
@@ -100,6 +105,48 @@ pub(crate) fn as_served(rt: &ResourceType, obj: &mut Value) {
             map.insert("apiVersion".to_owned(), Value::String(api_version));
         }
     }
+}
+
+/// A stored object decoded and made the version `rt` serves.
+pub(crate) fn decode_served(rt: &ResourceType, key: &str, raw: &RawObject) -> Result<Value, ApiError> {
+    let mut obj = raw.decode(key)?;
+    as_served(rt, &mut obj);
+    Ok(obj)
+}
+
+/// Appends a stored object to `out` as JSON, as `rt` (whose `apiVersion` is `api_version`)
+/// serves it: the stored bytes with their resourceVersion when they are the served version,
+/// else decoded and converted by [`as_served`]. `key` names the object in errors.
+///
+/// # Errors
+/// [`ApiError::CorruptObject`] when the stored bytes are not JSON.
+pub(crate) fn write_served(
+    out: &mut Vec<u8>,
+    rt: &ResourceType,
+    api_version: &str,
+    key: &str,
+    raw: &RawObject,
+    shape: Shape,
+) -> Result<(), ApiError> {
+    if crate::raw::splice(out, &raw.value, raw.revision, api_version, shape) {
+        return Ok(());
+    }
+    let mut obj = decode_served(rt, key, raw)?;
+    if shape == Shape::ListItem {
+        obj = strip_type(obj);
+    }
+    // Writing a `Value` into a `Vec` cannot fail.
+    let _ = serde_json::to_writer(out, &obj);
+    Ok(())
+}
+
+/// List items carry no apiVersion/kind, as upstream encodes them.
+pub(crate) fn strip_type(mut obj: Value) -> Value {
+    if let Some(map) = obj.as_object_mut() {
+        map.shift_remove("apiVersion");
+        map.shift_remove("kind");
+    }
+    obj
 }
 
 /// Serves every request under `/api` and `/apis`.

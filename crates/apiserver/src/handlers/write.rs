@@ -6,7 +6,7 @@ use http::{header, StatusCode};
 use serde_json::{json, Value};
 
 use super::lifecycle::{self, Part};
-use super::read::{object_response, scale_of};
+use super::read::{object_response, scale_of, stored_response};
 use super::request::{body_format, decode_body, representation, respond, yaml_to_json};
 use super::Ctx;
 use crate::error::{ApiError, Cause};
@@ -58,12 +58,7 @@ async fn create_object(
         }
     }
     match created? {
-        Some(stored) => Ok(object_response(
-            ctx,
-            StatusCode::CREATED,
-            &stored.object,
-            &warnings,
-        )),
+        Some(stored) => stored_response(ctx, StatusCode::CREATED, &key, &stored, &warnings),
         None => Err(ApiError::AlreadyExists {
             resource: ctx.rt.group_resource(),
             name: meta::name(obj).to_owned(),

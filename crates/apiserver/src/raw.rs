@@ -1,0 +1,354 @@
+//! Stored objects served without a parse/serialise round trip.
+//!
+//! The store holds every object as compact JSON without `metadata.resourceVersion` (the store's
+//! revision is the truth, see [`crate::storage::encode`]). Serving one means adding its
+//! resourceVersion and, for list items, leaving out `apiVersion` and `kind`. When the stored
+//! bytes already are the version the request asks for, [`splice`] does that by copying byte
+//! ranges around the one inserted field. Anything else — a stored `apiVersion` that differs
+//! from the served one (a conversion is needed), or JSON of an unexpected shape — makes
+//! [`splice`] decline, and the caller takes the decoding path ([`RawObject::decode`]).
+
+use std::ops::Range;
+
+use bytes::Bytes;
+use serde_json::Value;
+
+use crate::error::ApiError;
+
+/// One stored object: its JSON bytes (shared with the store and the watch cache) and the
+/// revision that is its resourceVersion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawObject {
+    /// The stored JSON, without `metadata.resourceVersion`.
+    pub value: Bytes,
+    /// The resourceVersion: the store's mod revision (for a deletion, the delete's revision).
+    pub revision: i64,
+}
+
+impl RawObject {
+    /// The object decoded, its resourceVersion set.
+    ///
+    /// # Errors
+    /// [`ApiError::CorruptObject`] when the bytes are not JSON.
+    pub fn decode(&self, key: &str) -> Result<Value, ApiError> {
+        crate::storage::decode(key, &self.value, self.revision)
+    }
+}
+
+/// Where a spliced object goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// A whole object (a get, a write's answer, a watch event): `apiVersion` and `kind` kept.
+    Object,
+    /// An item of a list: `apiVersion` and `kind` left out, as upstream encodes list items.
+    ListItem,
+}
+
+/// Appends `raw` to `out` as served at `api_version` with resourceVersion `revision`.
+///
+/// Returns false, leaving `out` untouched, when the bytes cannot be served as they are: the
+/// stored `apiVersion` is not `api_version`, there is no `metadata` object, it already has a
+/// `resourceVersion`, or the JSON does not scan.
+pub fn splice(
+    out: &mut Vec<u8>,
+    raw: &[u8],
+    revision: i64,
+    api_version: &str,
+    shape: Shape,
+) -> bool {
+    let Some(plan) = Plan::of(raw, api_version) else {
+        return false;
+    };
+    out.reserve(raw.len() + 32);
+    let mut rv = itoa::Buffer::new();
+    let rv = rv.format(revision).as_bytes();
+    let insert = |out: &mut Vec<u8>| {
+        if plan.metadata_empty {
+            out.extend_from_slice(b"\"resourceVersion\":\"");
+        } else {
+            out.extend_from_slice(b",\"resourceVersion\":\"");
+        }
+        out.extend_from_slice(rv);
+        out.push(b'"');
+    };
+    match shape {
+        Shape::Object => {
+            out.extend_from_slice(&raw[..plan.metadata_close]);
+            insert(out);
+            out.extend_from_slice(&raw[plan.metadata_close..]);
+        }
+        Shape::ListItem => {
+            out.push(b'{');
+            let mut first = true;
+            for member in &plan.members {
+                let key = &raw[member.key.clone()];
+                if key == b"apiVersion" || key == b"kind" {
+                    continue;
+                }
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                // From the key's opening quote to the end of the value.
+                let span = member.key.start - 1..member.value.end;
+                if key == b"metadata" {
+                    out.extend_from_slice(&raw[span.start..plan.metadata_close]);
+                    insert(out);
+                    out.extend_from_slice(&raw[plan.metadata_close..span.end]);
+                } else {
+                    out.extend_from_slice(&raw[span]);
+                }
+            }
+            out.push(b'}');
+        }
+    }
+    true
+}
+
+/// What [`splice`] needs to know about an object's bytes.
+struct Plan {
+    members: Vec<Member>,
+    /// The offset of the closing brace of `metadata`.
+    metadata_close: usize,
+    metadata_empty: bool,
+}
+
+impl Plan {
+    fn of(raw: &[u8], api_version: &str) -> Option<Plan> {
+        let members = Scanner::new(raw).object_members()?;
+        let mut metadata = None;
+        let mut version_matches = false;
+        for member in &members {
+            match &raw[member.key.clone()] {
+                b"apiVersion" => {
+                    let value = &raw[member.value.clone()];
+                    version_matches = value.len() == api_version.len() + 2
+                        && value.get(1..value.len() - 1) == Some(api_version.as_bytes());
+                }
+                b"metadata" => metadata = Some(member.value.clone()),
+                _ => {}
+            }
+        }
+        let metadata = metadata?;
+        if !version_matches {
+            return None;
+        }
+        let inner = Scanner::new(&raw[metadata.clone()]).object_members()?;
+        if inner
+            .iter()
+            .any(|m| &raw[metadata.start + m.key.start..metadata.start + m.key.end] == b"resourceVersion")
+        {
+            return None;
+        }
+        Some(Plan {
+            members,
+            metadata_close: metadata.end - 1,
+            metadata_empty: inner.is_empty(),
+        })
+    }
+}
+
+/// One member of a JSON object: its key (inside the quotes) and its value, as byte ranges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Member {
+    key: Range<usize>,
+    value: Range<usize>,
+}
+
+/// A forward-only scanner over JSON that finds value boundaries without decoding.
+struct Scanner<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Scanner<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Self { bytes, at: 0 }
+    }
+
+    fn skip_whitespace(&mut self) {
+        while matches!(self.bytes.get(self.at), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+            self.at += 1;
+        }
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.skip_whitespace();
+        self.bytes.get(self.at).copied()
+    }
+
+    fn expect(&mut self, byte: u8) -> Option<()> {
+        (self.peek()? == byte).then(|| self.at += 1)
+    }
+
+    /// The members of the object that is the whole input.
+    fn object_members(&mut self) -> Option<Vec<Member>> {
+        let mut members = Vec::new();
+        self.expect(b'{')?;
+        if self.peek()? == b'}' {
+            self.at += 1;
+        } else {
+            loop {
+                let key = self.string()?;
+                self.expect(b':')?;
+                self.skip_whitespace();
+                let start = self.at;
+                self.value()?;
+                members.push(Member {
+                    key,
+                    value: start..self.at,
+                });
+                match self.peek()? {
+                    b',' => self.at += 1,
+                    b'}' => {
+                        self.at += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        (self.peek().is_none()).then_some(members)
+    }
+
+    /// Skips a string; returns the range between its quotes.
+    fn string(&mut self) -> Option<Range<usize>> {
+        self.expect(b'"')?;
+        let start = self.at;
+        loop {
+            let offset = memchr::memchr2(b'"', b'\\', &self.bytes[self.at..])?;
+            self.at += offset;
+            if self.bytes[self.at] == b'\\' {
+                self.at += 2;
+            } else {
+                self.at += 1;
+                return Some(start..self.at - 1);
+            }
+        }
+    }
+
+    /// Skips one value of any kind.
+    fn value(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.string().map(drop),
+            b'{' | b'[' => self.container(),
+            _ => {
+                let start = self.at;
+                while self
+                    .bytes
+                    .get(self.at)
+                    .is_some_and(|b| !matches!(b, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t'))
+                {
+                    self.at += 1;
+                }
+                (self.at > start).then_some(())
+            }
+        }
+    }
+
+    /// Skips an object or array, counting brackets outside strings.
+    fn container(&mut self) -> Option<()> {
+        let mut depth = 0usize;
+        loop {
+            match *self.bytes.get(self.at)? {
+                b'"' => {
+                    self.string()?;
+                    continue;
+                }
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        self.at += 1;
+                        return Some(());
+                    }
+                }
+                _ => {}
+            }
+            self.at += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn spliced(raw: &Value, revision: i64, api_version: &str, shape: Shape) -> Option<Value> {
+        let bytes = serde_json::to_vec(raw).ok()?;
+        let mut out = b"x".to_vec();
+        if !splice(&mut out, &bytes, revision, api_version, shape) {
+            assert_eq!(out, b"x", "a declined splice writes nothing");
+            return None;
+        }
+        serde_json::from_slice(&out[1..]).ok()
+    }
+
+    fn stored() -> Value {
+        json!({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "a", "labels": {"x": "}{\"]["}},
+            "data": {"k": "v\\\"}", "n": [1, {"m": null}], "t": true, "f": -1.5e3},
+        })
+    }
+
+    #[test]
+    fn an_object_gets_its_resource_version_and_nothing_else_changes() {
+        let mut want = stored();
+        want["metadata"]["resourceVersion"] = json!("42");
+        assert_eq!(spliced(&stored(), 42, "v1", Shape::Object), Some(want));
+    }
+
+    #[test]
+    fn a_spliced_object_is_byte_identical_to_the_decoded_and_reencoded_one() {
+        let bytes = serde_json::to_vec(&stored()).unwrap_or_default();
+        let mut out = Vec::new();
+        assert!(splice(&mut out, &bytes, 7, "v1", Shape::Object));
+        let decoded = crate::storage::decode("k", &bytes, 7).ok();
+        assert_eq!(Some(out), decoded.and_then(|v| serde_json::to_vec(&v).ok()));
+    }
+
+    #[test]
+    fn a_list_item_leaves_out_api_version_and_kind() {
+        let mut want = stored();
+        want["metadata"]["resourceVersion"] = json!("9");
+        if let Some(map) = want.as_object_mut() {
+            map.shift_remove("apiVersion");
+            map.shift_remove("kind");
+        }
+        assert_eq!(spliced(&stored(), 9, "v1", Shape::ListItem), Some(want));
+    }
+
+    #[test]
+    fn empty_metadata_gets_a_resource_version_without_a_leading_comma() {
+        let raw = json!({"apiVersion": "v1", "metadata": {}});
+        let want = json!({"apiVersion": "v1", "metadata": {"resourceVersion": "3"}});
+        assert_eq!(spliced(&raw, 3, "v1", Shape::Object), Some(want));
+    }
+
+    #[test]
+    fn another_stored_version_needs_the_decoding_path() {
+        let raw = json!({"apiVersion": "stable.example.com/v1", "metadata": {"name": "a"}});
+        assert_eq!(spliced(&raw, 3, "stable.example.com/v2", Shape::Object), None);
+        assert_eq!(spliced(&raw, 3, "stable.example.com/v2", Shape::ListItem), None);
+        assert!(spliced(&raw, 3, "stable.example.com/v1", Shape::ListItem).is_some());
+    }
+
+    #[test]
+    fn unexpected_shapes_need_the_decoding_path() {
+        for raw in [
+            json!({"apiVersion": "v1"}),
+            json!({"apiVersion": "v1", "metadata": "x"}),
+            json!({"apiVersion": "v1", "metadata": {"resourceVersion": "1"}}),
+            json!(["v1"]),
+        ] {
+            assert_eq!(spliced(&raw, 3, "v1", Shape::Object), None, "{raw}");
+        }
+        let mut out = Vec::new();
+        for broken in [&b"{\"apiVersion\":\"v1\",\"metadata\":{}"[..], b"not json", b""] {
+            assert!(!splice(&mut out, broken, 1, "v1", Shape::Object));
+        }
+    }
+}
