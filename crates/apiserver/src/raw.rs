@@ -99,7 +99,9 @@ pub fn splice(
                     out.extend_from_slice(&raw[span]);
                 }
             }
-            out.push(b'}');
+            // The unscanned members (each after a comma) and the closing brace; `metadata`
+            // was written, so a leading comma has a member before it.
+            out.extend_from_slice(&raw[plan.rest..]);
         }
     }
     true
@@ -107,44 +109,75 @@ pub fn splice(
 
 /// What [`splice`] needs to know about an object's bytes.
 struct Plan {
+    /// The top-level members up to the last of `apiVersion`, `kind` and `metadata`; the rest
+    /// of the object follows `rest` verbatim.
     members: Vec<Member>,
+    /// Where the members after `members` start (the comma before the next member, or the
+    /// closing brace).
+    rest: usize,
     /// The offset of the closing brace of `metadata`.
     metadata_close: usize,
     metadata_empty: bool,
 }
 
 impl Plan {
+    /// Scans the top-level members until `apiVersion`, `kind` and `metadata` were all seen
+    /// (stored objects start with them, so the bulk of the object is never scanned), and the
+    /// members of `metadata`.
     fn of(raw: &[u8], api_version: &str) -> Option<Plan> {
-        let members = Scanner::new(raw).object_members()?;
-        let mut metadata = None;
-        let mut version_matches = false;
-        for member in &members {
-            match &raw[member.key.clone()] {
+        let mut scanner = Scanner::new(raw);
+        scanner.expect(b'{')?;
+        let mut members = Vec::new();
+        let (mut version_matches, mut kind_seen) = (false, false);
+        let mut metadata: Option<(usize, bool)> = None;
+        if scanner.peek()? == b'}' {
+            return None;
+        }
+        loop {
+            let key = scanner.string()?;
+            scanner.expect(b':')?;
+            scanner.skip_whitespace();
+            let start = scanner.at;
+            match &raw[key.clone()] {
+                b"metadata" => {
+                    let inner = scanner.members()?;
+                    let has_rv = inner.iter().any(|m| &raw[m.key.clone()] == b"resourceVersion");
+                    if has_rv || metadata.is_some() {
+                        return None;
+                    }
+                    metadata = Some((scanner.at - 1, inner.is_empty()));
+                }
                 b"apiVersion" => {
-                    let value = &raw[member.value.clone()];
+                    scanner.value()?;
+                    let value = &raw[start..scanner.at];
                     version_matches = value.len() == api_version.len() + 2
                         && value.get(1..value.len() - 1) == Some(api_version.as_bytes());
                 }
-                b"metadata" => metadata = Some(member.value.clone()),
-                _ => {}
+                b"kind" => {
+                    scanner.value()?;
+                    kind_seen = true;
+                }
+                _ => scanner.value()?,
+            }
+            members.push(Member {
+                key,
+                value: start..scanner.at,
+            });
+            let rest = scanner.at;
+            match scanner.peek()? {
+                b',' if !(version_matches && kind_seen && metadata.is_some()) => scanner.at += 1,
+                b',' | b'}' => {
+                    let (metadata_close, metadata_empty) = metadata?;
+                    return version_matches.then_some(Plan {
+                        members,
+                        rest,
+                        metadata_close,
+                        metadata_empty,
+                    });
+                }
+                _ => return None,
             }
         }
-        let metadata = metadata?;
-        if !version_matches {
-            return None;
-        }
-        let inner = Scanner::new(&raw[metadata.clone()]).object_members()?;
-        if inner
-            .iter()
-            .any(|m| &raw[metadata.start + m.key.start..metadata.start + m.key.end] == b"resourceVersion")
-        {
-            return None;
-        }
-        Some(Plan {
-            members,
-            metadata_close: metadata.end - 1,
-            metadata_empty: inner.is_empty(),
-        })
     }
 }
 
@@ -181,42 +214,54 @@ impl<'a> Scanner<'a> {
         (self.peek()? == byte).then(|| self.at += 1)
     }
 
-    /// The members of the object that is the whole input.
-    fn object_members(&mut self) -> Option<Vec<Member>> {
+    /// The members of the object at the cursor (key ranges absolute); leaves the cursor after
+    /// its closing brace.
+    fn members(&mut self) -> Option<Vec<Member>> {
         let mut members = Vec::new();
         self.expect(b'{')?;
         if self.peek()? == b'}' {
             self.at += 1;
-        } else {
-            loop {
-                let key = self.string()?;
-                self.expect(b':')?;
-                self.skip_whitespace();
-                let start = self.at;
-                self.value()?;
-                members.push(Member {
-                    key,
-                    value: start..self.at,
-                });
-                match self.peek()? {
-                    b',' => self.at += 1,
-                    b'}' => {
-                        self.at += 1;
-                        break;
-                    }
-                    _ => return None,
+            return Some(members);
+        }
+        loop {
+            let key = self.string()?;
+            self.expect(b':')?;
+            self.skip_whitespace();
+            let start = self.at;
+            self.value()?;
+            members.push(Member {
+                key,
+                value: start..self.at,
+            });
+            match self.peek()? {
+                b',' => self.at += 1,
+                b'}' => {
+                    self.at += 1;
+                    return Some(members);
                 }
+                _ => return None,
             }
         }
-        (self.peek().is_none()).then_some(members)
     }
 
     /// Skips a string; returns the range between its quotes.
     fn string(&mut self) -> Option<Range<usize>> {
         self.expect(b'"')?;
         let start = self.at;
+        // Most strings are short: a plain loop beats setting up a vectorized search.
+        let short_end = self.bytes.len().min(self.at + 32);
+        while self.at < short_end {
+            match self.bytes[self.at] {
+                b'"' => {
+                    self.at += 1;
+                    return Some(start..self.at - 1);
+                }
+                b'\\' => self.at += 2,
+                _ => self.at += 1,
+            }
+        }
         loop {
-            let offset = memchr::memchr2(b'"', b'\\', &self.bytes[self.at..])?;
+            let offset = memchr::memchr2(b'"', b'\\', self.bytes.get(self.at..)?)?;
             self.at += offset;
             if self.bytes[self.at] == b'\\' {
                 self.at += 2;
@@ -234,11 +279,9 @@ impl<'a> Scanner<'a> {
             b'{' | b'[' => self.container(),
             _ => {
                 let start = self.at;
-                while self
-                    .bytes
-                    .get(self.at)
-                    .is_some_and(|b| !matches!(b, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t'))
-                {
+                while self.bytes.get(self.at).is_some_and(|b| {
+                    !matches!(b, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')
+                }) {
                     self.at += 1;
                 }
                 (self.at > start).then_some(())
@@ -319,6 +362,19 @@ mod tests {
             map.shift_remove("kind");
         }
         assert_eq!(spliced(&stored(), 9, "v1", Shape::ListItem), Some(want));
+    }
+
+    #[test]
+    fn a_list_item_is_byte_identical_to_the_decoded_one_without_its_type() {
+        let unusual = json!({"data": {"a": "b"}, "kind": "K", "metadata": {"name": "a"}, "apiVersion": "v1", "z": 1});
+        for raw in [stored(), unusual] {
+            let bytes = serde_json::to_vec(&raw).unwrap_or_default();
+            let mut out = Vec::new();
+            assert!(splice(&mut out, &bytes, 7, "v1", Shape::ListItem));
+            let decoded = crate::storage::decode("k", &bytes, 7).ok();
+            let want = decoded.map(crate::handlers::strip_type);
+            assert_eq!(Some(out), want.and_then(|v| serde_json::to_vec(&v).ok()));
+        }
     }
 
     #[test]
