@@ -141,7 +141,9 @@ impl Plan {
             match &raw[key.clone()] {
                 b"metadata" => {
                     let inner = scanner.members()?;
-                    let has_rv = inner.iter().any(|m| &raw[m.key.clone()] == b"resourceVersion");
+                    let has_rv = inner
+                        .iter()
+                        .any(|m| &raw[m.key.clone()] == b"resourceVersion");
                     if has_rv || metadata.is_some() {
                         return None;
                     }
@@ -387,8 +389,14 @@ mod tests {
     #[test]
     fn another_stored_version_needs_the_decoding_path() {
         let raw = json!({"apiVersion": "stable.example.com/v1", "metadata": {"name": "a"}});
-        assert_eq!(spliced(&raw, 3, "stable.example.com/v2", Shape::Object), None);
-        assert_eq!(spliced(&raw, 3, "stable.example.com/v2", Shape::ListItem), None);
+        assert_eq!(
+            spliced(&raw, 3, "stable.example.com/v2", Shape::Object),
+            None
+        );
+        assert_eq!(
+            spliced(&raw, 3, "stable.example.com/v2", Shape::ListItem),
+            None
+        );
         assert!(spliced(&raw, 3, "stable.example.com/v1", Shape::ListItem).is_some());
     }
 
@@ -403,7 +411,11 @@ mod tests {
             assert_eq!(spliced(&raw, 3, "v1", Shape::Object), None, "{raw}");
         }
         let mut out = Vec::new();
-        for broken in [&b"{\"apiVersion\":\"v1\",\"metadata\":{}"[..], b"not json", b""] {
+        for broken in [
+            &b"{\"apiVersion\":\"v1\",\"metadata\":{}"[..],
+            b"not json",
+            b"",
+        ] {
             assert!(!splice(&mut out, broken, 1, "v1", Shape::Object));
         }
     }

@@ -252,7 +252,10 @@ impl WatchCache {
     ) -> Result<Option<Page>, ApiError> {
         let mut applied = self.applied.subscribe();
         let caught_up = applied.wait_for(|r| *r >= at_least);
-        if !matches!(tokio::time::timeout(CATCH_UP_TIMEOUT, caught_up).await, Ok(Ok(_))) {
+        if !matches!(
+            tokio::time::timeout(CATCH_UP_TIMEOUT, caught_up).await,
+            Ok(Ok(_))
+        ) {
             tracing::warn!(
                 revision = at_least,
                 "the watch cache did not catch up with the store; listing from the store"

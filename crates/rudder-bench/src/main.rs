@@ -178,7 +178,13 @@ async fn api_figures(
         let cpu = server.cpu_time()?;
         let stats = api::creates(&endpoint, &ns, clients, plan.creates[i]).await?;
         eprintln!("  create, {clients} clients: {:.0}/s", stats.rate());
-        push(&mut report.api, "create", clients, stats, server.cpu_time()? - cpu);
+        push(
+            &mut report.api,
+            "create",
+            clients,
+            stats,
+            server.cpu_time()? - cpu,
+        );
     }
     let ten_thousand = server.rss()?;
     let created: usize = plan.creates.iter().sum();
@@ -193,7 +199,13 @@ async fn api_figures(
             let cpu = server.cpu_time()?;
             let stats = api::gets(&endpoint, &listed, count, clients, plan.gets[i]).await?;
             eprintln!("  get, {clients} clients: {:.0}/s", stats.rate());
-            push(&mut report.api, "get", clients, stats, server.cpu_time()? - cpu);
+            push(
+                &mut report.api,
+                "get",
+                clients,
+                stats,
+                server.cpu_time()? - cpu,
+            );
         }
     }
     if args.wants(Figure::List) {
@@ -212,11 +224,16 @@ async fn api_figures(
             let ns = format!("bench-w{watchers}");
             api::create_namespace(&endpoint, &ns).await?;
             let cpu = server.cpu_time()?;
-            let stats =
-                api::watch_fan_out(&endpoint, &ns, watchers, plan.watch_creates[i]).await?;
+            let stats = api::watch_fan_out(&endpoint, &ns, watchers, plan.watch_creates[i]).await?;
             eprintln!("  watch, {watchers} watchers: p99 {:.2} ms", stats.p99());
             let what = format!("{} creates", plan.watch_creates[i]);
-            push(&mut report.watch, &what, watchers, stats, server.cpu_time()? - cpu);
+            push(
+                &mut report.watch,
+                &what,
+                watchers,
+                stats,
+                server.cpu_time()? - cpu,
+            );
         }
     }
     let metrics = endpoint

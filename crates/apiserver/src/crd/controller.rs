@@ -94,7 +94,9 @@ impl Controller {
         let page = self
             .state
             .objects
-            .list(DEFINITIONS_PREFIX, 0, None, ReadAt::Latest, &|_, _| Ok(true))
+            .list(DEFINITIONS_PREFIX, 0, None, ReadAt::Latest, &|_, _| {
+                Ok(true)
+            })
             .await?;
         self.definitions = page
             .items

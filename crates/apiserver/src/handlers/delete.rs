@@ -267,7 +267,9 @@ pub(crate) async fn delete_collection(ctx: &Ctx<'_>, body: &Bytes) -> Result<Res
     let page = ctx
         .state
         .objects
-        .list(&prefix, 0, None, ReadAt::Latest, &|k, raw| filter.keeps(k, raw))
+        .list(&prefix, 0, None, ReadAt::Latest, &|k, raw| {
+            filter.keeps(k, raw)
+        })
         .await?;
     let mut items = Vec::new();
     for obj in page.decoded(&prefix)? {

@@ -108,7 +108,11 @@ pub(crate) fn as_served(rt: &ResourceType, obj: &mut Value) {
 }
 
 /// A stored object decoded and made the version `rt` serves.
-pub(crate) fn decode_served(rt: &ResourceType, key: &str, raw: &RawObject) -> Result<Value, ApiError> {
+pub(crate) fn decode_served(
+    rt: &ResourceType,
+    key: &str,
+    raw: &RawObject,
+) -> Result<Value, ApiError> {
     let mut obj = raw.decode(key)?;
     as_served(rt, &mut obj);
     Ok(obj)

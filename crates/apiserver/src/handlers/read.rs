@@ -112,7 +112,14 @@ pub(crate) fn stored_response(
         return Ok(object_response(ctx, code, &raw.decode(key)?, warnings));
     }
     let mut body = Vec::new();
-    write_served(&mut body, &ctx.rt, &ctx.rt.api_version(), key, raw, Shape::Object)?;
+    write_served(
+        &mut body,
+        &ctx.rt,
+        &ctx.rt.api_version(),
+        key,
+        raw,
+        Shape::Object,
+    )?;
     Ok(respond_json(code, body, warnings))
 }
 
@@ -247,7 +254,14 @@ fn list_json(
         if i > 0 {
             out.push(b',');
         }
-        write_served(&mut out, &ctx.rt, api_version, prefix, item, Shape::ListItem)?;
+        write_served(
+            &mut out,
+            &ctx.rt,
+            api_version,
+            prefix,
+            item,
+            Shape::ListItem,
+        )?;
     }
     out.extend_from_slice(b"]}");
     Ok(out)

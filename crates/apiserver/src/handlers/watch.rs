@@ -60,7 +60,14 @@ impl Encoder {
         line.extend_from_slice(b"{\"type\":\"");
         line.extend_from_slice(kind.as_bytes());
         line.extend_from_slice(b"\",\"object\":");
-        write_served(&mut line, &self.rt, &self.api_version, key, object, Shape::Object)?;
+        write_served(
+            &mut line,
+            &self.rt,
+            &self.api_version,
+            key,
+            object,
+            Shape::Object,
+        )?;
         line.extend_from_slice(b"}\n");
         Ok(Bytes::from(line))
     }
