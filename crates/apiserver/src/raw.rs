@@ -23,9 +23,39 @@ pub struct RawObject {
     pub value: Bytes,
     /// The resourceVersion: the store's mod revision (for a deletion, the delete's revision).
     pub revision: i64,
+    /// Where [`splice`] cuts the bytes, when found ahead (see [`RawObject::indexed`]).
+    layout: Option<Layout>,
 }
 
 impl RawObject {
+    /// A stored object; [`splice`] scans its bytes each time it serves it.
+    pub fn new(value: Bytes, revision: i64) -> Self {
+        Self {
+            value,
+            revision,
+            layout: None,
+        }
+    }
+
+    /// A stored object whose cut points are found now, once, so that serving it (again and
+    /// again, from the watch cache) only copies bytes.
+    pub fn indexed(value: Bytes, revision: i64) -> Self {
+        let layout = Layout::of(&value);
+        Self {
+            value,
+            revision,
+            layout,
+        }
+    }
+
+    /// The same bytes at another revision (a deleted object's last state at the delete's).
+    pub fn at(&self, revision: i64) -> Self {
+        Self {
+            revision,
+            ..self.clone()
+        }
+    }
+
     /// The object decoded, its resourceVersion set.
     ///
     /// # Errors
@@ -33,6 +63,48 @@ impl RawObject {
     pub fn decode(&self, key: &str) -> Result<Value, ApiError> {
         crate::storage::decode(key, &self.value, self.revision)
     }
+}
+
+/// The cut points of an object whose bytes start with `apiVersion`, `kind` and `metadata`,
+/// in that order, as every stored object's do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Layout {
+    /// The `apiVersion` value, quotes included.
+    api_version: (u32, u32),
+    /// The opening quote of the `metadata` key.
+    metadata_key: u32,
+    /// The closing brace of `metadata`.
+    metadata_close: u32,
+    metadata_empty: bool,
+}
+
+impl Layout {
+    fn of(raw: &[u8]) -> Option<Layout> {
+        let plan = Plan::of(raw)?;
+        let offset = |at: usize| u32::try_from(at).ok();
+        match &plan.members[..] {
+            [version, kind, metadata]
+                if &raw[version.key.clone()] == b"apiVersion"
+                    && &raw[kind.key.clone()] == b"kind"
+                    && &raw[metadata.key.clone()] == b"metadata" =>
+            {
+                Some(Layout {
+                    api_version: (offset(version.value.start)?, offset(version.value.end)?),
+                    metadata_key: offset(metadata.key.start - 1)?,
+                    metadata_close: offset(plan.metadata_close)?,
+                    metadata_empty: plan.metadata_empty,
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Whether `value` (quotes included) is the JSON string `api_version`.
+fn is_version(value: &[u8], api_version: &str) -> bool {
+    value.len() == api_version.len() + 2
+        && value.first() == Some(&b'"')
+        && value.get(1..value.len() - 1) == Some(api_version.as_bytes())
 }
 
 /// Where a spliced object goes.
@@ -44,37 +116,51 @@ pub enum Shape {
     ListItem,
 }
 
-/// Appends `raw` to `out` as served at `api_version` with resourceVersion `revision`.
+/// Appends `object` to `out` as served at `api_version`, its resourceVersion added.
 ///
 /// Returns false, leaving `out` untouched, when the bytes cannot be served as they are: the
 /// stored `apiVersion` is not `api_version`, there is no `metadata` object, it already has a
 /// `resourceVersion`, or the JSON does not scan.
-pub fn splice(
-    out: &mut Vec<u8>,
-    raw: &[u8],
-    revision: i64,
-    api_version: &str,
-    shape: Shape,
-) -> bool {
-    let Some(plan) = Plan::of(raw, api_version) else {
+pub fn splice(out: &mut Vec<u8>, object: &RawObject, api_version: &str, shape: Shape) -> bool {
+    let raw = &object.value[..];
+    let mut rv = itoa::Buffer::new();
+    let rv = rv.format(object.revision).as_bytes();
+    if let Some(layout) = object.layout {
+        let (from, to) = (layout.api_version.0 as usize, layout.api_version.1 as usize);
+        if !raw
+            .get(from..to)
+            .is_some_and(|v| is_version(v, api_version))
+        {
+            return false;
+        }
+        let close = layout.metadata_close as usize;
+        out.reserve(raw.len() + 32);
+        match shape {
+            Shape::Object => out.extend_from_slice(&raw[..close]),
+            Shape::ListItem => {
+                out.push(b'{');
+                out.extend_from_slice(&raw[layout.metadata_key as usize..close]);
+            }
+        }
+        insert_resource_version(out, rv, layout.metadata_empty);
+        out.extend_from_slice(&raw[close..]);
+        return true;
+    }
+    let Some(plan) = Plan::of(raw) else {
         return false;
     };
+    let version = plan
+        .members
+        .iter()
+        .find(|m| &raw[m.key.clone()] == b"apiVersion");
+    if !version.is_some_and(|m| is_version(&raw[m.value.clone()], api_version)) {
+        return false;
+    }
     out.reserve(raw.len() + 32);
-    let mut rv = itoa::Buffer::new();
-    let rv = rv.format(revision).as_bytes();
-    let insert = |out: &mut Vec<u8>| {
-        if plan.metadata_empty {
-            out.extend_from_slice(b"\"resourceVersion\":\"");
-        } else {
-            out.extend_from_slice(b",\"resourceVersion\":\"");
-        }
-        out.extend_from_slice(rv);
-        out.push(b'"');
-    };
     match shape {
         Shape::Object => {
             out.extend_from_slice(&raw[..plan.metadata_close]);
-            insert(out);
+            insert_resource_version(out, rv, plan.metadata_empty);
             out.extend_from_slice(&raw[plan.metadata_close..]);
         }
         Shape::ListItem => {
@@ -93,7 +179,7 @@ pub fn splice(
                 let span = member.key.start - 1..member.value.end;
                 if key == b"metadata" {
                     out.extend_from_slice(&raw[span.start..plan.metadata_close]);
-                    insert(out);
+                    insert_resource_version(out, rv, plan.metadata_empty);
                     out.extend_from_slice(&raw[plan.metadata_close..span.end]);
                 } else {
                     out.extend_from_slice(&raw[span]);
@@ -107,7 +193,18 @@ pub fn splice(
     true
 }
 
-/// What [`splice`] needs to know about an object's bytes.
+/// Appends the `resourceVersion` member at the end of a metadata object being written.
+fn insert_resource_version(out: &mut Vec<u8>, rv: &[u8], metadata_empty: bool) {
+    if metadata_empty {
+        out.extend_from_slice(b"\"resourceVersion\":\"");
+    } else {
+        out.extend_from_slice(b",\"resourceVersion\":\"");
+    }
+    out.extend_from_slice(rv);
+    out.push(b'"');
+}
+
+/// What [`splice`] needs to know about an object's bytes, found by scanning them.
 struct Plan {
     /// The top-level members up to the last of `apiVersion`, `kind` and `metadata`; the rest
     /// of the object follows `rest` verbatim.
@@ -124,11 +221,11 @@ impl Plan {
     /// Scans the top-level members until `apiVersion`, `kind` and `metadata` were all seen
     /// (stored objects start with them, so the bulk of the object is never scanned), and the
     /// members of `metadata`.
-    fn of(raw: &[u8], api_version: &str) -> Option<Plan> {
+    fn of(raw: &[u8]) -> Option<Plan> {
         let mut scanner = Scanner::new(raw);
         scanner.expect(b'{')?;
         let mut members = Vec::new();
-        let (mut version_matches, mut kind_seen) = (false, false);
+        let (mut version_seen, mut kind_seen) = (false, false);
         let mut metadata: Option<(usize, bool)> = None;
         if scanner.peek()? == b'}' {
             return None;
@@ -151,9 +248,7 @@ impl Plan {
                 }
                 b"apiVersion" => {
                     scanner.value()?;
-                    let value = &raw[start..scanner.at];
-                    version_matches = value.len() == api_version.len() + 2
-                        && value.get(1..value.len() - 1) == Some(api_version.as_bytes());
+                    version_seen = true;
                 }
                 b"kind" => {
                     scanner.value()?;
@@ -167,10 +262,10 @@ impl Plan {
             });
             let rest = scanner.at;
             match scanner.peek()? {
-                b',' if !(version_matches && kind_seen && metadata.is_some()) => scanner.at += 1,
+                b',' if !(version_seen && kind_seen && metadata.is_some()) => scanner.at += 1,
                 b',' | b'}' => {
                     let (metadata_close, metadata_empty) = metadata?;
-                    return version_matches.then_some(Plan {
+                    return Some(Plan {
                         members,
                         rest,
                         metadata_close,
@@ -320,14 +415,36 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Splices `raw` both ways (scanned, and with its layout found ahead), which must agree.
     fn spliced(raw: &Value, revision: i64, api_version: &str, shape: Shape) -> Option<Value> {
-        let bytes = serde_json::to_vec(raw).ok()?;
-        let mut out = b"x".to_vec();
-        if !splice(&mut out, &bytes, revision, api_version, shape) {
-            assert_eq!(out, b"x", "a declined splice writes nothing");
-            return None;
+        let bytes = Bytes::from(serde_json::to_vec(raw).ok()?);
+        let mut outs = Vec::new();
+        for object in [
+            RawObject::new(bytes.clone(), revision),
+            RawObject::indexed(bytes, revision),
+        ] {
+            let mut out = b"x".to_vec();
+            if !splice(&mut out, &object, api_version, shape) {
+                assert_eq!(out, b"x", "a declined splice writes nothing");
+                outs.push(None);
+            } else {
+                outs.push(Some(out[1..].to_vec()));
+            }
         }
-        serde_json::from_slice(&out[1..]).ok()
+        assert_eq!(outs[0], outs[1], "the layout and the scan cut alike");
+        serde_json::from_slice(outs[0].as_ref()?).ok()
+    }
+
+    fn splices(bytes: &[u8], revision: i64, api_version: &str, shape: Shape) -> Option<Vec<u8>> {
+        let bytes = Bytes::copy_from_slice(bytes);
+        let mut out = Vec::new();
+        splice(
+            &mut out,
+            &RawObject::indexed(bytes, revision),
+            api_version,
+            shape,
+        )
+        .then_some(out)
     }
 
     fn stored() -> Value {
@@ -349,10 +466,9 @@ mod tests {
     #[test]
     fn a_spliced_object_is_byte_identical_to_the_decoded_and_reencoded_one() {
         let bytes = serde_json::to_vec(&stored()).unwrap_or_default();
-        let mut out = Vec::new();
-        assert!(splice(&mut out, &bytes, 7, "v1", Shape::Object));
+        let out = splices(&bytes, 7, "v1", Shape::Object);
         let decoded = crate::storage::decode("k", &bytes, 7).ok();
-        assert_eq!(Some(out), decoded.and_then(|v| serde_json::to_vec(&v).ok()));
+        assert_eq!(out, decoded.and_then(|v| serde_json::to_vec(&v).ok()));
     }
 
     #[test]
@@ -371,11 +487,10 @@ mod tests {
         let unusual = json!({"data": {"a": "b"}, "kind": "K", "metadata": {"name": "a"}, "apiVersion": "v1", "z": 1});
         for raw in [stored(), unusual] {
             let bytes = serde_json::to_vec(&raw).unwrap_or_default();
-            let mut out = Vec::new();
-            assert!(splice(&mut out, &bytes, 7, "v1", Shape::ListItem));
+            let out = splices(&bytes, 7, "v1", Shape::ListItem);
             let decoded = crate::storage::decode("k", &bytes, 7).ok();
             let want = decoded.map(crate::handlers::strip_type);
-            assert_eq!(Some(out), want.and_then(|v| serde_json::to_vec(&v).ok()));
+            assert_eq!(out, want.and_then(|v| serde_json::to_vec(&v).ok()));
         }
     }
 
@@ -410,13 +525,12 @@ mod tests {
         ] {
             assert_eq!(spliced(&raw, 3, "v1", Shape::Object), None, "{raw}");
         }
-        let mut out = Vec::new();
         for broken in [
             &b"{\"apiVersion\":\"v1\",\"metadata\":{}"[..],
             b"not json",
             b"",
         ] {
-            assert!(!splice(&mut out, broken, 1, "v1", Shape::Object));
+            assert_eq!(splices(broken, 1, "v1", Shape::Object), None);
         }
     }
 }

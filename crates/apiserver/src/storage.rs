@@ -132,10 +132,11 @@ impl Objects {
     /// Store failures.
     pub async fn get_raw(&self, key: &str) -> Result<Option<RawObject>, ApiError> {
         let resp = self.store.range(RangeRequest::key(key)).await?;
-        Ok(resp.kvs.into_iter().next().map(|kv| RawObject {
-            value: kv.value,
-            revision: kv.mod_revision,
-        }))
+        Ok(resp
+            .kvs
+            .into_iter()
+            .next()
+            .map(|kv| RawObject::new(kv.value, kv.mod_revision)))
     }
 
     /// Creates an object; returns it as stored, `Ok(None)` when the key exists.
@@ -149,7 +150,7 @@ impl Objects {
             .put(key, value.clone(), Precondition::Absent)
             .await?
         {
-            WriteOutcome::Applied { revision, .. } => Ok(Some(RawObject { value, revision })),
+            WriteOutcome::Applied { revision, .. } => Ok(Some(RawObject::new(value, revision))),
             WriteOutcome::Failed { .. } => Ok(None),
         }
     }
@@ -245,10 +246,7 @@ impl Objects {
             let (fetched, more, count) = (resp.kvs.len(), resp.more, resp.count);
             let last = resp.kvs.last().map(|kv| kv.key.clone());
             for kv in resp.kvs {
-                let object = RawObject {
-                    value: kv.value,
-                    revision: kv.mod_revision,
-                };
+                let object = RawObject::new(kv.value, kv.mod_revision);
                 if keep(&kv.key, &object)? {
                     items.push((kv.key, object));
                 } else {

@@ -182,7 +182,7 @@ impl WatchCache {
     fn push(&self, batch: Vec<rudder_store::Event>) {
         let revision = self.with_window(|w| {
             for event in batch {
-                let event = Arc::new(to_cached(event));
+                let event = Arc::new(to_cached(event, &w.state));
                 w.current = event.revision;
                 match event.kind {
                     EventKind::Put => {
@@ -293,35 +293,30 @@ async fn read_state(
         .kvs
         .into_iter()
         .map(|kv| {
-            let object = RawObject {
-                value: kv.value,
-                revision: kv.mod_revision,
-            };
+            let object = RawObject::indexed(kv.value, kv.mod_revision);
             (Arc::from(kv.key), object)
         })
         .collect();
     Ok((state, response.revision))
 }
 
-fn to_cached(event: rudder_store::Event) -> CachedEvent {
+/// The cached form of a store event; the previous version, and the key, are shared with the
+/// state when it holds them (the same revision of a key is the same bytes).
+fn to_cached(event: rudder_store::Event, state: &BTreeMap<Arc<str>, RawObject>) -> CachedEvent {
     let revision = event.kv.mod_revision;
-    let prev = event.prev.map(|p| RawObject {
-        value: p.value,
-        revision: p.mod_revision,
+    let known = state.get_key_value(event.kv.key.as_str());
+    let key = known.map_or_else(|| Arc::from(event.kv.key), |(k, _)| k.clone());
+    let prev = event.prev.map(|p| match known {
+        Some((_, object)) if object.revision == p.mod_revision => object.clone(),
+        _ => RawObject::indexed(p.value, p.mod_revision),
     });
     let object = match (event.kind, &prev) {
-        (EventKind::Delete, Some(prev)) => RawObject {
-            value: prev.value.clone(),
-            revision,
-        },
-        _ => RawObject {
-            value: event.kv.value,
-            revision,
-        },
+        (EventKind::Delete, Some(prev)) => prev.at(revision),
+        _ => RawObject::indexed(event.kv.value, revision),
     };
     CachedEvent {
         revision,
-        key: Arc::from(event.kv.key),
+        key,
         kind: event.kind,
         object,
         prev,

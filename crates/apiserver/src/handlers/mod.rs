@@ -132,7 +132,7 @@ pub(crate) fn write_served(
     raw: &RawObject,
     shape: Shape,
 ) -> Result<(), ApiError> {
-    if crate::raw::splice(out, &raw.value, raw.revision, api_version, shape) {
+    if crate::raw::splice(out, raw, api_version, shape) {
         return Ok(());
     }
     let mut obj = decode_served(rt, key, raw)?;
