@@ -65,14 +65,14 @@ impl RawObject {
     }
 }
 
-/// The cut points of an object whose bytes start with `apiVersion`, `kind` and `metadata`,
-/// in that order, as every stored object's do.
+/// The cut points of an object whose bytes start with `apiVersion` and `kind`, as every
+/// stored object's do (`metadata` may come anywhere after them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Layout {
     /// The `apiVersion` value, quotes included.
     api_version: (u32, u32),
-    /// The opening quote of the `metadata` key.
-    metadata_key: u32,
+    /// The opening quote of the member after `kind`: where a list item starts.
+    after_type: u32,
     /// The closing brace of `metadata`.
     metadata_close: u32,
     metadata_empty: bool,
@@ -83,14 +83,13 @@ impl Layout {
         let plan = Plan::of(raw)?;
         let offset = |at: usize| u32::try_from(at).ok();
         match &plan.members[..] {
-            [version, kind, metadata]
+            [version, kind, next, ..]
                 if &raw[version.key.clone()] == b"apiVersion"
-                    && &raw[kind.key.clone()] == b"kind"
-                    && &raw[metadata.key.clone()] == b"metadata" =>
+                    && &raw[kind.key.clone()] == b"kind" =>
             {
                 Some(Layout {
                     api_version: (offset(version.value.start)?, offset(version.value.end)?),
-                    metadata_key: offset(metadata.key.start - 1)?,
+                    after_type: offset(next.key.start - 1)?,
                     metadata_close: offset(plan.metadata_close)?,
                     metadata_empty: plan.metadata_empty,
                 })
@@ -139,7 +138,7 @@ pub fn splice(out: &mut Vec<u8>, object: &RawObject, api_version: &str, shape: S
             Shape::Object => out.extend_from_slice(&raw[..close]),
             Shape::ListItem => {
                 out.push(b'{');
-                out.extend_from_slice(&raw[layout.metadata_key as usize..close]);
+                out.extend_from_slice(&raw[layout.after_type as usize..close]);
             }
         }
         insert_resource_version(out, rv, layout.metadata_empty);
@@ -491,6 +490,20 @@ mod tests {
             let decoded = crate::storage::decode("k", &bytes, 7).ok();
             let want = decoded.map(crate::handlers::strip_type);
             assert_eq!(out, want.and_then(|v| serde_json::to_vec(&v).ok()));
+        }
+    }
+
+    #[test]
+    fn stored_objects_get_their_cut_points_ahead_wherever_metadata_is() {
+        let typed_order = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "}"}, "metadata": {"name": "a"}});
+        for raw in [stored(), typed_order] {
+            let bytes = Bytes::from(serde_json::to_vec(&raw).unwrap_or_default());
+            assert!(RawObject::indexed(bytes, 1).layout.is_some(), "{raw}");
+            let mut want = raw.clone();
+            want["metadata"]["resourceVersion"] = json!("1");
+            assert_eq!(spliced(&raw, 1, "v1", Shape::Object), Some(want.clone()));
+            let want = crate::handlers::strip_type(want);
+            assert_eq!(spliced(&raw, 1, "v1", Shape::ListItem), Some(want));
         }
     }
 
