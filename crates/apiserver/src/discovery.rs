@@ -105,6 +105,13 @@ pub fn resource_list(index: &Index, group: &str, version: &str) -> Option<Value>
                 "group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"],
             }));
         }
+        if rt.subresources.eviction {
+            // kubectl drain looks for this entry (group and version set) to use evictions.
+            resources.push(json!({
+                "name": format!("{}/eviction", rt.plural), "singularName": "", "namespaced": rt.namespaced,
+                "group": "policy", "version": "v1", "kind": "Eviction", "verbs": ["create"],
+            }));
+        }
     }
     if resources.is_empty() {
         return None;
@@ -133,6 +140,13 @@ fn aggregated_resource(rt: &ResourceType) -> Value {
             "subresource": "scale",
             "responseKind": {"group": "autoscaling", "version": "v1", "kind": "Scale"},
             "verbs": ["get", "patch", "update"],
+        }));
+    }
+    if rt.subresources.eviction {
+        subresources.push(json!({
+            "subresource": "eviction",
+            "responseKind": {"group": "policy", "version": "v1", "kind": "Eviction"},
+            "verbs": ["create"],
         }));
     }
     let mut entry = json!({

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod compactor;
 pub mod compression;
+pub mod conversion;
 pub mod crd;
 pub mod discovery;
 pub mod error;
@@ -142,6 +143,19 @@ impl ApiServer {
                 auth::authenticate,
             ))
     }
+}
+
+/// The public route node agents fetch the cluster CA bundle from before they trust the server
+/// (k3s's `/cacerts`): merged next to [`ApiServer::router`], outside authentication. Joining
+/// agents check what it returns against the CA hash pinned in their join token.
+pub fn ca_certs_router(ca_pem: String) -> Router {
+    Router::new().route(
+        "/cacerts",
+        get(move || {
+            let body = ca_pem.clone();
+            async move { ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body) }
+        }),
+    )
 }
 
 async fn version() -> Json<serde_json::Value> {

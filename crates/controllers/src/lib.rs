@@ -6,11 +6,23 @@
 
 pub mod client;
 pub mod clock;
+pub mod daemonset;
+pub mod deployment;
+pub mod disruption;
+pub mod endpoint;
+pub mod endpointslice;
+pub mod events;
+pub mod garbagecollector;
 pub mod harness;
 pub mod leader;
 pub mod manager;
 pub mod namespace;
+pub mod nodelifecycle;
+pub mod replicaset;
 pub mod serviceaccount;
+pub mod statefulset;
+pub mod tainteviction;
+pub mod workload;
 
-pub use client::{ClientError, Credentials};
+pub use client::{ClientError, Credentials, TokenCredentials};
 pub use manager::{start, ManagerConfig};

@@ -5,9 +5,13 @@
 //! on a free loopback port, measures start time, memory, and API latency and throughput over
 //! HTTPS with the admin client certificate, and prints a Markdown report. Every process and
 //! directory it makes is removed when it ends, also on Ctrl-C or an error.
+//!
+//! `--engines` instead compares store engines on one workload: the embedded store against redb
+//! and SQLite with kine's schema (`engines`).
 
 mod api;
 mod client;
+mod engines;
 mod memory;
 mod report;
 mod server;
@@ -74,6 +78,10 @@ struct Args {
     /// Skip the store figures (embedded and etcd).
     #[arg(long)]
     skip_store: bool,
+    /// Run only the engine comparison behind the embedded store's design: the same workload on
+    /// the embedded store, redb and SQLite (kine's schema); no etcd, no server.
+    #[arg(long)]
+    engines: bool,
     /// Measure a tenth of everything (a smoke test of the benchmark, not figures to publish).
     #[arg(long)]
     quick: bool,
@@ -106,9 +114,8 @@ impl Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let binary = server::locate_binary(args.rudder.clone())?;
     let report = tokio::select! {
-        report = run(&args, &binary) => report?,
+        report = run(&args) => report?,
         _ = tokio::signal::ctrl_c() => anyhow::bail!("interrupted; everything started was stopped"),
     };
     let text = report.markdown();
@@ -119,8 +126,14 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run(args: &Args, binary: &std::path::Path) -> anyhow::Result<Report> {
+async fn run(args: &Args) -> anyhow::Result<Report> {
     let mut report = Report::default();
+    if args.engines {
+        eprintln!("engines: embedded store, redb, SQLite");
+        engines::run(&LEVELS, args.quick, &mut report).await?;
+        return Ok(report);
+    }
+    let binary = &server::locate_binary(args.rudder.clone())?;
     if !args.skip_store {
         eprintln!("store: 1 KiB creates, embedded then etcd");
         report.store = store::run(&LEVELS).await?;

@@ -24,6 +24,7 @@ pub fn start(
     server_url: &str,
     host: &str,
     disabled: &[String],
+    node_lifecycle: rudder_controllers::nodelifecycle::Config,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Option<JoinHandle<()>>> {
     if disabled.iter().any(|d| d == "*") {
@@ -44,6 +45,7 @@ pub fn start(
         election: ElectionConfig::default(),
         clock: Arc::new(SystemClock),
         disabled: disabled.to_vec(),
+        node_lifecycle,
     };
     let task = rudder_controllers::start(&credentials, config, shutdown)
         .context("starting the controller manager")?;

@@ -3,12 +3,14 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
 use rudder_apiserver::allocators::{PortRange, ServiceCidr};
 use rudder_apiserver::auth::Authenticator;
 use rudder_apiserver::{ApiConfig, ApiServer};
+use rudder_controllers::nodelifecycle as node_lifecycle;
 use rudder_pki::{ClusterPki, TokenFile};
 use rudder_store::embedded::EmbeddedStore;
 use rudder_store::etcd::EtcdStore;
@@ -43,6 +45,19 @@ pub struct ServerArgs {
     /// Controllers not to run (comma-separated names); given alone, no controller runs.
     #[arg(long, value_delimiter = ',', num_args = 0.., default_missing_value = "*")]
     disable_controllers: Vec<String>,
+    /// Run this many simulated nodes (`sim-0` …) in the server: no containers, pods bound to
+    /// them go through their phases as their annotations say.
+    #[arg(long, default_value_t = 0)]
+    simulated_nodes: usize,
+    #[command(flatten)]
+    node_timings: crate::agent::NodeTimingArgs,
+    /// How long a node may go without renewing its Lease or posting status before it is
+    /// marked NotReady (Unknown) and tainted unreachable.
+    #[arg(long, default_value = "40s", value_parser = crate::duration::parse)]
+    node_monitor_grace_period: Duration,
+    /// How often the node lifecycle controller looks at each node.
+    #[arg(long, default_value = "5s", value_parser = crate::duration::parse)]
+    node_monitor_period: Duration,
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -67,12 +82,13 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let server_url = format!("https://{url_host}:{}", args.port);
     rudder_pki::write_admin_kubeconfig(&kubeconfig, &server_url, &pki)
         .context("writing the admin kubeconfig")?;
-    let tokens = args
+    let mut tokens = args
         .token_auth_file
         .as_deref()
         .map(TokenFile::load)
         .transpose()
         .context("reading the token file")?;
+    let node_token = crate::agent::accept_join_token(&pki, &args.data_dir, &mut tokens)?;
 
     let (dyn_store, embedded) = open_store(&args).await?;
     let shutdown = CancellationToken::new();
@@ -110,29 +126,50 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let tls = pki
         .server_tls_config()
         .context("building the TLS configuration")?;
-    tracing::info!(%addr, kubeconfig = %kubeconfig.display(), elapsed_ms = started.elapsed().as_millis() as u64, "rudder server is ready");
+    tracing::info!(%addr, kubeconfig = %kubeconfig.display(), node_token = %node_token.display(), elapsed_ms = started.elapsed().as_millis() as u64, "rudder server is ready");
     let serving = tokio::spawn(rudder_apiserver::server::serve_tls(
         listener,
         tls,
-        api.router(),
+        api.router().merge(rudder_apiserver::ca_certs_router(
+            pki.ca_cert_pem().to_owned(),
+        )),
         shutdown.clone(),
     ));
 
     let stop_controllers = CancellationToken::new();
+    let node_lifecycle = node_lifecycle::Config {
+        timings: node_lifecycle::health::Timings {
+            grace: args.node_monitor_grace_period,
+            ..node_lifecycle::health::Timings::default()
+        },
+        monitor_period: args.node_monitor_period,
+    };
     let controllers = crate::controllers::start(
         &pki,
         &server_url,
         &host_name(),
         &args.disable_controllers,
+        node_lifecycle,
+        stop_controllers.clone(),
+    )?;
+
+    let nodes = crate::agent::start_in_server(
+        &pki,
+        &server_url,
+        args.simulated_nodes,
+        &args.node_timings,
         stop_controllers.clone(),
     )?;
 
     wait_for_signal().await;
     tracing::info!("shutting down");
-    // Controllers first: they release their Lease through the API server.
+    // Controllers and nodes first: they release their Lease through the API server.
     stop_controllers.cancel();
     if let Some(controllers) = controllers {
         let _ = controllers.await;
+    }
+    if let Some(nodes) = nodes {
+        let _ = nodes.await;
     }
     shutdown.cancel();
     let _ = serving.await;
@@ -150,7 +187,8 @@ fn host_name() -> String {
         .unwrap_or_default()
 }
 
-async fn wait_for_signal() {
+/// Waits for SIGINT or SIGTERM.
+pub async fn wait_for_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     match signal(SignalKind::terminate()) {
         Ok(mut term) => {

@@ -64,6 +64,7 @@ fn with_definition_strategy(types: &[Arc<ResourceType>]) -> Vec<Arc<ResourceType
                 subresources: rt.subresources,
                 storage_prefix: rt.storage_prefix.clone(),
                 strategy: Arc::new(DefinitionStrategy::new(rt.strategy.clone())),
+                conversion: None,
             })
         })
         .collect()

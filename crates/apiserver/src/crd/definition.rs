@@ -127,6 +127,7 @@ fn resource_type(
         subresources: Subresources {
             status,
             scale: scale.is_some(),
+            eviction: false,
         },
         strategy: Arc::new(CustomResourceStrategy {
             schema,
@@ -135,6 +136,7 @@ fn resource_type(
             status_subresource: status,
             published,
         }),
+        conversion: None,
     })
 }
 

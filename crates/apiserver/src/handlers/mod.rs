@@ -2,6 +2,7 @@
 //! the resource type from the registry and runs the verb with that type's strategy.
 
 mod delete;
+mod eviction;
 mod lifecycle;
 mod read;
 pub mod request;
@@ -24,6 +25,7 @@ use crate::error::ApiError;
 use crate::raw::{RawObject, Shape};
 use crate::registry::{Registry, ResourceType};
 use crate::storage::Objects;
+use crate::table::IncludeObject;
 use crate::watch_cache::WatchCache;
 use request::{parse_path, Query, ResourcePath, Target};
 
@@ -92,38 +94,56 @@ impl Ctx<'_> {
     }
 }
 
-/// `obj` as the requested version serves it: resources whose versions share storage (custom
-/// resources, whose conversion is `None`) only differ in `apiVersion`.
-///
-/// Every object read from storage reaches a client through here, except those whose stored
-/// bytes are already the served version: [`write_served`] passes those through untouched
-/// ([`crate::raw::splice`] declines whenever the stored `apiVersion` is not the served one).
-pub(crate) fn as_served(rt: &ResourceType, obj: &mut Value) {
-    let api_version = rt.api_version();
-    if let Some(map) = obj.as_object_mut() {
-        if map.get("apiVersion").and_then(Value::as_str) != Some(api_version.as_str()) {
-            map.insert("apiVersion".to_owned(), Value::String(api_version));
+/// The Table of `objects` (as stored) for `rt`. Cells are computed from the stored form, so
+/// every version of a resource prints the same columns (upstream prints its internal form);
+/// objects embedded with `includeObject=Object` are in the requested version.
+pub(crate) fn table_of(
+    rt: &ResourceType,
+    objects: &[Value],
+    include: IncludeObject,
+    list_metadata: Value,
+) -> Value {
+    let mut table = rt.strategy.table(objects, include, list_metadata);
+    if include == IncludeObject::Object {
+        let rows = table.get_mut("rows").and_then(Value::as_array_mut);
+        for (row, obj) in rows.into_iter().flatten().zip(objects) {
+            if let Ok(served) = rt.served(obj.clone()) {
+                row["object"] = served;
+            }
         }
     }
+    table
 }
 
-/// A stored object decoded and made the version `rt` serves.
+/// List items, as stored, in the requested version. Items of versions stored without
+/// conversion are left as they are: list items carry no apiVersion.
+pub(crate) fn served_items(rt: &ResourceType, items: Vec<Value>) -> Result<Vec<Value>, ApiError> {
+    if rt.conversion.is_none() {
+        return Ok(items);
+    }
+    items.into_iter().map(|obj| rt.served(obj)).collect()
+}
+
+/// A stored object decoded and made the version `rt` serves ([`ResourceType::served`]).
+///
+/// # Errors
+/// [`ApiError::CorruptObject`] when the stored bytes are not JSON; a conversion's error.
 pub(crate) fn decode_served(
     rt: &ResourceType,
     key: &str,
     raw: &RawObject,
 ) -> Result<Value, ApiError> {
-    let mut obj = raw.decode(key)?;
-    as_served(rt, &mut obj);
-    Ok(obj)
+    rt.served(raw.decode(key)?)
 }
 
 /// Appends a stored object to `out` as JSON, as `rt` (whose `apiVersion` is `api_version`)
-/// serves it: the stored bytes with their resourceVersion when they are the served version,
-/// else decoded and converted by [`as_served`]. `key` names the object in errors.
+/// serves it. The stored bytes are copied with their resourceVersion spliced in only for types
+/// without a conversion whose stored `apiVersion` is the served one; every other object is
+/// decoded and made the served version by [`ResourceType::served`]. `key` names the object in
+/// errors.
 ///
 /// # Errors
-/// [`ApiError::CorruptObject`] when the stored bytes are not JSON.
+/// [`ApiError::CorruptObject`] when the stored bytes are not JSON; a conversion's error.
 pub(crate) fn write_served(
     out: &mut Vec<u8>,
     rt: &ResourceType,
@@ -132,7 +152,7 @@ pub(crate) fn write_served(
     raw: &RawObject,
     shape: Shape,
 ) -> Result<(), ApiError> {
-    if crate::raw::splice(out, raw, api_version, shape) {
+    if rt.conversion.is_none() && crate::raw::splice(out, raw, api_version, shape) {
         return Ok(());
     }
     let mut obj = decode_served(rt, key, raw)?;
@@ -214,6 +234,9 @@ async fn route(state: &Arc<ApiState>, request: Request) -> Result<Response, ApiE
         (&Method::PUT, true, Some("scale")) if ctx.rt.subresources.scale => {
             write::update_scale(&ctx, &body).await
         }
+        (&Method::POST, true, Some("eviction")) if ctx.rt.subresources.eviction => {
+            eviction::evict(&ctx, &body).await
+        }
         (&Method::PUT, true, Some("finalize")) if ctx.rt.kind == "Namespace" => {
             write::finalize(&ctx, &body).await
         }
@@ -235,6 +258,7 @@ fn known_subresource(rt: &ResourceType, sub: Option<&str>) -> bool {
     match sub {
         Some("status") => rt.subresources.status,
         Some("scale") => rt.subresources.scale,
+        Some("eviction") => rt.subresources.eviction,
         _ => false,
     }
 }

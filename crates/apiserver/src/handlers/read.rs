@@ -1,12 +1,12 @@
 //! get, list and the scale view.
 
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::request::{representation, respond, respond_json, Representation};
-use super::{decode_served, strip_type, write_served, Ctx};
+use super::{strip_type, write_served, Ctx};
 use crate::error::ApiError;
 use crate::meta;
 use crate::raw::{RawObject, Shape};
@@ -44,7 +44,8 @@ impl Filter {
                 ctx.query.get("fieldSelector").unwrap_or_default(),
                 &ctx.rt.group,
                 &ctx.rt.kind,
-            )?,
+            )?
+            .renamed(|field| ctx.rt.storage_field(field)),
         })
     }
 
@@ -73,7 +74,7 @@ impl Filter {
     }
 }
 
-/// Encodes one object in the representation the client asked for.
+/// Encodes one object, as stored, in the version and representation the client asked for.
 pub(crate) fn object_response(
     ctx: &Ctx<'_>,
     code: StatusCode,
@@ -84,16 +85,18 @@ pub(crate) fn object_response(
     if repr == Representation::Table {
         let include = IncludeObject::parse(ctx.query.get("includeObject"));
         let rv = meta::str_at(obj, "/metadata/resourceVersion");
-        let body = ctx.rt.strategy.table(
+        let body = super::table_of(
+            &ctx.rt,
             std::slice::from_ref(obj),
             include,
             json!({"resourceVersion": rv}),
         );
         return respond(code, &body, Representation::Json, warnings);
     }
-    let mut obj = obj.clone();
-    super::as_served(&ctx.rt, &mut obj);
-    respond(code, &obj, repr, warnings)
+    match ctx.rt.served(obj.clone()) {
+        Ok(obj) => respond(code, &obj, repr, warnings),
+        Err(e) => e.into_response(),
+    }
 }
 
 /// Encodes one stored object in the representation the client asked for: JSON straight from
@@ -208,22 +211,12 @@ pub(crate) async fn list(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     }
     if repr == Representation::Table {
         let include = IncludeObject::parse(ctx.query.get("includeObject"));
-        let items: Vec<Value> = page
-            .items
-            .iter()
-            .map(|raw| raw.decode(&prefix))
-            .collect::<Result<_, _>>()?;
-        let body = ctx
-            .rt
-            .strategy
-            .table(&items, include, Value::Object(list_meta));
+        let items = page.decoded(&prefix)?;
+        let body = super::table_of(&ctx.rt, &items, include, Value::Object(list_meta));
         return Ok(respond(StatusCode::OK, &body, Representation::Json, &[]));
     }
-    let items: Vec<Value> = page
-        .items
-        .iter()
-        .map(|raw| decode_served(&ctx.rt, &prefix, raw).map(strip_type))
-        .collect::<Result<_, _>>()?;
+    let items = super::served_items(&ctx.rt, page.decoded(&prefix)?)?;
+    let items: Vec<Value> = items.into_iter().map(strip_type).collect();
     let body = json!({
         "kind": kind,
         "apiVersion": api_version,

@@ -44,12 +44,19 @@ impl Encoder {
         Bytes::from(line)
     }
 
-    /// The line of a change to a stored object: the object as served (or its Table row).
-    fn event(&self, kind: &str, key: &str, object: &RawObject) -> Result<Bytes, ApiError> {
+    /// The line of a change to a stored object: the object as served (or its Table row); an
+    /// ERROR event when it cannot be decoded or converted.
+    fn event(&self, kind: &str, key: &str, object: &RawObject) -> Bytes {
+        self.try_event(kind, key, object)
+            .unwrap_or_else(|e| self.line("ERROR", &e.to_status()))
+    }
+
+    fn try_event(&self, kind: &str, key: &str, object: &RawObject) -> Result<Bytes, ApiError> {
         if let Some(include) = self.table {
             let object = object.decode(key)?;
             let rv = crate::meta::str_at(&object, "/metadata/resourceVersion");
-            let table = self.rt.strategy.table(
+            let table = super::table_of(
+                &self.rt,
                 std::slice::from_ref(&object),
                 include,
                 json!({"resourceVersion": rv}),
@@ -131,9 +138,11 @@ pub(crate) async fn watch(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let mut first: Vec<Bytes> = Vec::new();
     let from = if send_initial {
         let page = list_page(ctx, &prefix, 0, &filter, None, ReadAt::Latest).await?;
-        for object in &page.items {
-            first.push(encoder.event("ADDED", &prefix, object)?);
-        }
+        first.extend(
+            page.items
+                .iter()
+                .map(|o| encoder.event("ADDED", &prefix, o)),
+        );
         if explicit_initial == Some(true) {
             first.push(encoder.bookmark(page.revision, true));
         }
@@ -241,11 +250,6 @@ async fn send_event(
     let Some(kind) = event_type(event, filter) else {
         return true;
     };
-    match encoder.event(kind, &event.key, &event.object) {
-        Ok(line) => tx.send(line).await.is_ok(),
-        Err(error) => {
-            tracing::warn!(%error, "skipping a watch event whose object cannot be decoded");
-            true
-        }
-    }
+    let line = encoder.event(kind, &event.key, &event.object);
+    tx.send(line).await.is_ok()
 }
