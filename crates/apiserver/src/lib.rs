@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod patch;
 pub mod protobuf;
+pub mod raw;
 pub mod registry;
 pub mod selectors;
 pub mod server;
@@ -84,11 +85,9 @@ impl ApiServer {
         authenticator: auth::Authenticator,
         shutdown: CancellationToken,
     ) -> Result<(Self, tokio::task::JoinHandle<()>), ApiError> {
-        // Start the cache from the oldest history the store still holds (bounded by the window),
-        // so a watch resumed after a restart continues without a gap.
-        let (current, compacted) = store.revisions().await?;
-        let start = compacted.max(current - WATCH_WINDOW as i64).max(0);
-        let watch_cache = Arc::new(WatchCache::new(start, WATCH_WINDOW));
+        // The cache starts from the oldest history the store still holds (bounded by the
+        // window), so a watch resumed after a restart continues without a gap.
+        let watch_cache = Arc::new(WatchCache::load(&store, WATCH_WINDOW).await?);
         let cache_task = tokio::spawn(watch_cache.clone().run(store.clone(), shutdown.clone()));
         let services = Arc::new(allocators::ServiceAllocator::new(
             store.clone(),

@@ -88,6 +88,27 @@ struct Args {
     /// Also write the report to this file.
     #[arg(long)]
     output: Option<PathBuf>,
+    /// Measure only these API figures, comma-separated (the creates always run: they make the
+    /// objects the others read, and the memory figure).
+    #[arg(long, value_delimiter = ',', value_enum)]
+    only: Option<Vec<Figure>>,
+}
+
+/// API figures that `--only` can select.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Figure {
+    /// Gets at 1, 16 and 64 clients.
+    Get,
+    /// Full lists, without and with gzip.
+    List,
+    /// Watch fan-out.
+    Watch,
+}
+
+impl Args {
+    fn wants(&self, figure: Figure) -> bool {
+        self.only.as_ref().is_none_or(|only| only.contains(&figure))
+    }
 }
 
 #[tokio::main]
@@ -123,7 +144,7 @@ async fn run(args: &Args) -> anyhow::Result<Report> {
     } else {
         Plan::FULL
     };
-    let figures = api_figures(binary, plan, &mut report).await?;
+    let figures = api_figures(args, binary, plan, &mut report).await?;
     report.headlines = headlines(&report, &figures);
     Ok(report)
 }
@@ -137,6 +158,7 @@ struct ProcessFigures {
 }
 
 async fn api_figures(
+    args: &Args,
     binary: &std::path::Path,
     plan: Plan,
     report: &mut Report,
@@ -166,9 +188,16 @@ async fn api_figures(
     for (i, &clients) in LEVELS.iter().enumerate() {
         let ns = format!("bench-c{clients}");
         api::create_namespace(&endpoint, &ns).await?;
+        let cpu = server.cpu_time()?;
         let stats = api::creates(&endpoint, &ns, clients, plan.creates[i]).await?;
         eprintln!("  create, {clients} clients: {:.0}/s", stats.rate());
-        push(&mut report.api, "create", clients, stats);
+        push(
+            &mut report.api,
+            "create",
+            clients,
+            stats,
+            server.cpu_time()? - cpu,
+        );
     }
     let ten_thousand = server.rss()?;
     let created: usize = plan.creates.iter().sum();
@@ -178,38 +207,47 @@ async fn api_figures(
 
     let listed = format!("bench-c{}", LEVELS[2]);
     let count = plan.listed();
-    for (i, &clients) in LEVELS.iter().enumerate() {
-        let stats = api::gets(&endpoint, &listed, count, clients, plan.gets[i]).await?;
-        eprintln!("  get, {clients} clients: {:.0}/s", stats.rate());
-        push(&mut report.api, "get", clients, stats);
+    if args.wants(Figure::Get) {
+        for (i, &clients) in LEVELS.iter().enumerate() {
+            let cpu = server.cpu_time()?;
+            let stats = api::gets(&endpoint, &listed, count, clients, plan.gets[i]).await?;
+            eprintln!("  get, {clients} clients: {:.0}/s", stats.rate());
+            push(
+                &mut report.api,
+                "get",
+                clients,
+                stats,
+                server.cpu_time()? - cpu,
+            );
+        }
     }
-    let stats = api::lists(&endpoint, &listed, count, plan.lists.0, false).await?;
-    eprintln!("  list of {count}: {:.1}/s", stats.rate());
-    push(
-        &mut report.api,
-        &format!("list of {count} (no limit)"),
-        1,
-        stats,
-    );
-    let stats = api::lists(&endpoint, &listed, count, plan.lists.1, true).await?;
-    push(
-        &mut report.api,
-        &format!("list of {count} (gzip)"),
-        1,
-        stats,
-    );
+    if args.wants(Figure::List) {
+        for (gzip, times) in [(false, plan.lists.0), (true, plan.lists.1)] {
+            let cpu = server.cpu_time()?;
+            let stats = api::lists(&endpoint, &listed, count, times, gzip).await?;
+            eprintln!("  list of {count} (gzip: {gzip}): {:.1}/s", stats.rate());
+            let what = if gzip { "gzip" } else { "no limit" };
+            let what = format!("list of {count} ({what})");
+            push(&mut report.api, &what, 1, stats, server.cpu_time()? - cpu);
+        }
+    }
 
-    for (i, &watchers) in LEVELS.iter().enumerate() {
-        let ns = format!("bench-w{watchers}");
-        api::create_namespace(&endpoint, &ns).await?;
-        let stats = api::watch_fan_out(&endpoint, &ns, watchers, plan.watch_creates[i]).await?;
-        eprintln!("  watch, {watchers} watchers: p99 {:.2} ms", stats.p99());
-        push(
-            &mut report.watch,
-            &format!("{} creates", plan.watch_creates[i]),
-            watchers,
-            stats,
-        );
+    if args.wants(Figure::Watch) {
+        for (i, &watchers) in LEVELS.iter().enumerate() {
+            let ns = format!("bench-w{watchers}");
+            api::create_namespace(&endpoint, &ns).await?;
+            let cpu = server.cpu_time()?;
+            let stats = api::watch_fan_out(&endpoint, &ns, watchers, plan.watch_creates[i]).await?;
+            eprintln!("  watch, {watchers} watchers: p99 {:.2} ms", stats.p99());
+            let what = format!("{} creates", plan.watch_creates[i]);
+            push(
+                &mut report.watch,
+                &what,
+                watchers,
+                stats,
+                server.cpu_time()? - cpu,
+            );
+        }
     }
     let metrics = endpoint
         .connect()
@@ -232,11 +270,12 @@ async fn api_figures(
     })
 }
 
-fn push(runs: &mut Vec<Run>, what: &str, concurrency: usize, stats: Stats) {
+fn push(runs: &mut Vec<Run>, what: &str, concurrency: usize, stats: Stats, cpu: Duration) {
     runs.push(Run {
         what: what.to_owned(),
         concurrency,
         stats,
+        server_cpu: Some(cpu),
     });
 }
 

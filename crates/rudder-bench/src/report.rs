@@ -60,6 +60,8 @@ pub struct Run {
     pub concurrency: usize,
     /// The figures.
     pub stats: Stats,
+    /// CPU time the server process used during the run (user + system, all threads).
+    pub server_cpu: Option<Duration>,
 }
 
 /// One engine's history workload: sizes on disk and compaction.
@@ -148,13 +150,17 @@ fn runs_table(out: &mut String, title: &str, unit: &str, runs: &[Run]) {
     let _ = writeln!(out, "\n### {title}\n");
     let _ = writeln!(
         out,
-        "| what | {unit} | operations | ops/s | p50 ms | p99 ms |\n|---|---:|---:|---:|---:|---:|"
+        "| what | {unit} | operations | ops/s | p50 ms | p99 ms | server CPU µs/op |\n|---|---:|---:|---:|---:|---:|---:|"
     );
     for run in runs {
         let s = &run.stats;
+        let cpu = run.server_cpu.map_or_else(
+            || "—".to_owned(),
+            |cpu| format!("{:.0}", cpu.as_secs_f64() * 1e6 / s.count().max(1) as f64),
+        );
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {:.2} | {:.2} |",
+            "| {} | {} | {} | {} | {:.2} | {:.2} | {cpu} |",
             run.what,
             run.concurrency,
             s.count(),

@@ -39,6 +39,7 @@ pub async fn run(levels: &[usize]) -> anyhow::Result<Vec<Run>> {
             what: "embedded store".to_owned(),
             concurrency: writers,
             stats,
+            server_cpu: None,
         });
         store.close();
     }
@@ -56,6 +57,7 @@ pub async fn run(levels: &[usize]) -> anyhow::Result<Vec<Run>> {
             what: "etcd 3.4 (same disk)".to_owned(),
             concurrency: writers,
             stats,
+            server_cpu: None,
         });
     }
     Ok(runs)

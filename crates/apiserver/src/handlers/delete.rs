@@ -300,10 +300,12 @@ pub(crate) async fn delete_collection(ctx: &Ctx<'_>, body: &Bytes) -> Result<Res
     let page = ctx
         .state
         .objects
-        .list(&prefix, 0, None, ReadAt::Latest, &|o| filter.matches(o))
+        .list(&prefix, 0, None, ReadAt::Latest, &|k, raw| {
+            filter.keeps(k, raw)
+        })
         .await?;
     let mut items = Vec::new();
-    for obj in page.items {
+    for obj in page.decoded(&prefix)? {
         let key = ctx.rt.key(meta::namespace(&obj), meta::name(&obj));
         match delete_one(ctx, &key, &options).await {
             Ok(Outcome::Deleted(o) | Outcome::Pending(o)) => items.push(ctx.rt.served(o)?),

@@ -22,6 +22,7 @@ use serde_json::Value;
 use crate::allocators::WriteHook;
 use crate::discovery;
 use crate::error::ApiError;
+use crate::raw::{RawObject, Shape};
 use crate::registry::{Registry, ResourceType};
 use crate::storage::Objects;
 use crate::table::IncludeObject;
@@ -121,6 +122,55 @@ pub(crate) fn served_items(rt: &ResourceType, items: Vec<Value>) -> Result<Vec<V
         return Ok(items);
     }
     items.into_iter().map(|obj| rt.served(obj)).collect()
+}
+
+/// A stored object decoded and made the version `rt` serves ([`ResourceType::served`]).
+///
+/// # Errors
+/// [`ApiError::CorruptObject`] when the stored bytes are not JSON; a conversion's error.
+pub(crate) fn decode_served(
+    rt: &ResourceType,
+    key: &str,
+    raw: &RawObject,
+) -> Result<Value, ApiError> {
+    rt.served(raw.decode(key)?)
+}
+
+/// Appends a stored object to `out` as JSON, as `rt` (whose `apiVersion` is `api_version`)
+/// serves it. The stored bytes are copied with their resourceVersion spliced in only for types
+/// without a conversion whose stored `apiVersion` is the served one; every other object is
+/// decoded and made the served version by [`ResourceType::served`]. `key` names the object in
+/// errors.
+///
+/// # Errors
+/// [`ApiError::CorruptObject`] when the stored bytes are not JSON; a conversion's error.
+pub(crate) fn write_served(
+    out: &mut Vec<u8>,
+    rt: &ResourceType,
+    api_version: &str,
+    key: &str,
+    raw: &RawObject,
+    shape: Shape,
+) -> Result<(), ApiError> {
+    if rt.conversion.is_none() && crate::raw::splice(out, raw, api_version, shape) {
+        return Ok(());
+    }
+    let mut obj = decode_served(rt, key, raw)?;
+    if shape == Shape::ListItem {
+        obj = strip_type(obj);
+    }
+    // Writing a `Value` into a `Vec` cannot fail.
+    let _ = serde_json::to_writer(out, &obj);
+    Ok(())
+}
+
+/// List items carry no apiVersion/kind, as upstream encodes them.
+pub(crate) fn strip_type(mut obj: Value) -> Value {
+    if let Some(map) = obj.as_object_mut() {
+        map.shift_remove("apiVersion");
+        map.shift_remove("kind");
+    }
+    obj
 }
 
 /// Serves every request under `/api` and `/apis`.

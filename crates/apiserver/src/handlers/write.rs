@@ -6,7 +6,7 @@ use http::{header, StatusCode};
 use serde_json::{json, Value};
 
 use super::lifecycle::{self, Part};
-use super::read::{object_response, scale_of};
+use super::read::{object_response, scale_of, stored_response};
 use super::request::{body_format, decode_body, representation, respond, yaml_to_json};
 use super::Ctx;
 use crate::error::{ApiError, Cause};
@@ -59,12 +59,7 @@ async fn create_object(
         }
     }
     match created? {
-        Some(stored) => Ok(object_response(
-            ctx,
-            StatusCode::CREATED,
-            &stored.object,
-            &warnings,
-        )),
+        Some(stored) => stored_response(ctx, StatusCode::CREATED, &key, &stored, &warnings),
         None => Err(ApiError::AlreadyExists {
             resource: ctx.rt.group_resource(),
             name: meta::name(&obj).to_owned(),
@@ -72,17 +67,42 @@ async fn create_object(
     }
 }
 
+/// The part of a Namespace a create in it needs: its phase (read without decoding the rest).
+#[derive(serde::Deserialize, Default)]
+struct NamespacePhase {
+    #[serde(default)]
+    status: NamespaceStatus,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct NamespaceStatus {
+    #[serde(default)]
+    phase: Option<String>,
+}
+
 /// New objects need their namespace to exist and not be terminating.
 async fn ensure_namespace_open(ctx: &Ctx<'_>) -> Result<(), ApiError> {
     let ns = ctx.namespace();
     let key = format!("/registry/namespaces/{ns}");
-    match ctx.state.objects.get(&key).await? {
-        None => Err(ApiError::not_found("", "namespaces", ns)),
-        Some(stored) if meta::str_at(&stored.object, "/status/phase") == "Terminating" => Err(ApiError::Forbidden(
-            format!("{} \"{}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated", ctx.rt.group_resource(), ctx.name()),
-        )),
-        Some(_) => Ok(()),
+    let stored = ctx
+        .state
+        .objects
+        .get_raw(&key)
+        .await?
+        .ok_or_else(|| ApiError::not_found("", "namespaces", ns))?;
+    let namespace: NamespacePhase =
+        serde_json::from_slice(&stored.value).map_err(|source| ApiError::CorruptObject {
+            key: key.clone(),
+            source,
+        })?;
+    if namespace.status.phase.as_deref() == Some("Terminating") {
+        return Err(ApiError::Forbidden(format!(
+            "{} \"{}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
+            ctx.rt.group_resource(),
+            ctx.name()
+        )));
     }
+    Ok(())
 }
 
 /// The resourceVersion an object carries, as a precondition.

@@ -150,6 +150,7 @@ fn run_of(what: String, concurrency: usize, stats: Stats) -> Run {
         what,
         concurrency,
         stats,
+        server_cpu: None,
     }
 }
 

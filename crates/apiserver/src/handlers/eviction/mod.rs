@@ -134,19 +134,16 @@ fn budgets_type(ctx: &Ctx<'_>) -> Result<std::sync::Arc<ResourceType>, ApiError>
 /// The PodDisruptionBudgets of the pod's namespace that select it.
 async fn guarding_budgets(ctx: &Ctx<'_>, pod: &Value) -> Result<Vec<Stored>, ApiError> {
     let rt = budgets_type(ctx)?;
+    let prefix = rt.prefix(Some(ctx.namespace()));
     let page = ctx
         .state
         .objects
-        .list(
-            &rt.prefix(Some(ctx.namespace())),
-            0,
-            None,
-            ReadAt::Latest,
-            &|pdb| budget::selects(pdb, pod),
-        )
+        .list(&prefix, 0, None, ReadAt::Latest, &|key, raw| {
+            Ok(budget::selects(&raw.decode(key)?, pod))
+        })
         .await?;
     let mut budgets = Vec::new();
-    for pdb in page.items {
+    for pdb in page.decoded(&prefix)? {
         let key = rt.key(meta::namespace(&pdb), meta::name(&pdb));
         // Re-read each for its mod revision, which the budget update is conditional on.
         if let Some(stored) = ctx.state.objects.get(&key).await? {
