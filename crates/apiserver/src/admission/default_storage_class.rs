@@ -72,9 +72,10 @@ impl WriteHook for DefaultStorageClass {
         }
         let page = self
             .objects
-            .list(&self.prefix, 0, None, ReadAt::Latest, &|_| true)
+            .list(&self.prefix, 0, None, ReadAt::Latest, &|_, _| Ok(true))
             .await?;
-        if let Some(class) = default_class(&page.items) {
+        let classes = page.decoded(&self.prefix)?;
+        if let Some(class) = default_class(&classes) {
             if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
                 spec.insert("storageClassName".to_owned(), json!(class));
             }

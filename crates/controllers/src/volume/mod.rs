@@ -38,11 +38,10 @@ const RESYNC: Duration = Duration::from_secs(15);
 pub struct Context {
     client: Client,
     recorder: EventRecorder,
-    claims: Store<PersistentVolumeClaim>,
     volumes: Store<PersistentVolume>,
     classes: Store<StorageClass>,
     /// The claims as the volume side's own watch saw them: a claim's deletion is in this cache
-    /// before the volume it released is synced, which `claims` (another watch) cannot promise.
+    /// before the volume it released is synced, which the claim side's watch cannot promise.
     volume_claims: Store<PersistentVolumeClaim>,
 }
 
@@ -95,7 +94,6 @@ pub async fn run(client: Client, recorder: EventRecorder, shutdown: Cancellation
     let ctx = Arc::new(Context {
         client,
         recorder,
-        claims,
         volumes,
         classes,
         volume_claims,
