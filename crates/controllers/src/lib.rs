@@ -15,6 +15,7 @@ pub mod endpointslice;
 pub mod events;
 pub mod garbagecollector;
 pub mod harness;
+pub mod informer;
 pub mod job;
 pub mod leader;
 pub mod manager;

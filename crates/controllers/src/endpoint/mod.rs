@@ -10,11 +10,11 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::{Endpoints, Pod, Service};
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use kube::runtime::controller::Action;
-use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
 use crate::harness::Harness;
+use crate::informer::{Informers, SharedInformer};
 use pods::Membership;
 
 /// Why reconciling a Service's Endpoints failed.
@@ -73,21 +73,24 @@ pub async fn selected_pods(client: &Client, service: &Service) -> Result<Vec<Pod
 }
 
 /// A controller over Services, woken by the pods they select (now or when last seen).
-pub fn harness(name: &'static str, client: &Client) -> Harness<Service> {
+pub fn harness(
+    name: &'static str,
+    client: &Client,
+    pods: &SharedInformer<Pod>,
+) -> Harness<Service> {
     let harness = Harness::new(name, Api::<Service>::all(client.clone()));
     let services = harness.store();
     let membership = Membership::default();
-    harness.watches(
-        Api::<Pod>::all(client.clone()),
-        watcher::Config::default(),
-        move |pod: Pod| membership.services_for(&services, &pod),
-    )
+    let (harness, _) = harness.watches_shared(pods, move |pod: &Pod| {
+        membership.services_for(&services, pod)
+    });
+    harness
 }
 
 /// Runs the controller until `shutdown` is cancelled.
-pub async fn run(client: Client, shutdown: CancellationToken) {
+pub async fn run(client: Client, informers: Informers, shutdown: CancellationToken) {
     let cleanup_client = client.clone();
-    harness("endpoint", &client)
+    harness("endpoint", &client, &informers.pods)
         .on_deleted(move |namespace, name| {
             delete_endpoints(cleanup_client.clone(), namespace, name)
         })

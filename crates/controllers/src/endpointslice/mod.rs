@@ -17,6 +17,7 @@ use kube::{Client, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
 use crate::endpoint::{self, pods};
+use crate::informer::Informers;
 use decision::{CONTROLLER_NAME, MANAGED_BY, SERVICE_NAME, ZONE_LABEL};
 
 /// Why reconciling a Service's EndpointSlices failed.
@@ -47,9 +48,9 @@ pub enum Error {
 }
 
 /// Runs the controller until `shutdown` is cancelled.
-pub async fn run(client: Client, shutdown: CancellationToken) {
+pub async fn run(client: Client, informers: Informers, shutdown: CancellationToken) {
     let ours = format!("{MANAGED_BY}={CONTROLLER_NAME}");
-    endpoint::harness("endpointslice", &client)
+    endpoint::harness("endpointslice", &client, &informers.pods)
         .watches(
             Api::<EndpointSlice>::all(client.clone()),
             watcher::Config::default().labels(&ours),
