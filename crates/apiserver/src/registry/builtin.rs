@@ -33,14 +33,21 @@ impl ScopeFlag for k8s_openapi::ClusterResourceScope {
 const NONE: Subresources = Subresources {
     status: false,
     scale: false,
+    binding: false,
 };
 const STATUS: Subresources = Subresources {
     status: true,
     scale: false,
+    binding: false,
 };
 const SCALE: Subresources = Subresources {
     status: true,
     scale: true,
+    binding: false,
+};
+const POD: Subresources = Subresources {
+    binding: true,
+    ..STATUS
 };
 
 /// Kinds whose `metadata.generation` counts spec changes, as upstream's strategies do.
@@ -144,7 +151,7 @@ pub fn all() -> Vec<Arc<ResourceType>> {
         builtin::<core::Pod>(
             &["po"],
             all,
-            STATUS,
+            POD,
             Hooks {
                 defaults: d::pod,
                 validate: v::pod,
@@ -188,6 +195,7 @@ pub fn all() -> Vec<Arc<ResourceType>> {
         builtin::<core::ServiceAccount>(&["sa"], &[], NONE, columns(table::SERVICE_ACCOUNT)),
         builtin::<core::Node>(&["no"], &[], STATUS, columns(table::NODE)),
         builtin::<core::Event>(&["ev"], &[], NONE, columns(table::EVENT)),
+        builtin::<core::Binding>(&[], &[], NONE, Hooks::default()),
         builtin::<core::PersistentVolume>(
             &["pv"],
             &[],
