@@ -1,0 +1,1 @@
+//! DefaultPreemption (to come).
