@@ -13,5 +13,6 @@ mod kubectl_basics;
 mod kubectl_crds_and_auth;
 mod namespaces;
 mod python_client;
+mod scheduler;
 mod server_side_apply;
 mod services;

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::Cluster;
+use crate::support::{eventually, Cluster};
 
 const MANIFEST: &str = r#"
 apiVersion: v1
@@ -19,20 +19,6 @@ metadata:
 data:
   color: blue
 "#;
-
-/// Polls `check` until it holds or `within` passes.
-fn eventually(within: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + within;
-    loop {
-        if check() {
-            return true;
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 fn namespace_gone(cluster: &Cluster, name: &str) -> bool {
     let out = cluster.kubectl(&["get", "ns", name]);

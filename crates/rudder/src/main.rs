@@ -4,6 +4,7 @@
 //! kubeconfig, so that `kubectl` works with no other step.
 
 mod controllers;
+mod scheduler;
 mod server;
 
 use clap::{Parser, Subcommand};

@@ -43,6 +43,9 @@ pub struct ServerArgs {
     /// Controllers not to run (comma-separated names); given alone, no controller runs.
     #[arg(long, value_delimiter = ',', num_args = 0.., default_missing_value = "*")]
     disable_controllers: Vec<String>,
+    /// Do not run the scheduler (pods stay Pending unless they name a node).
+    #[arg(long)]
+    disable_scheduler: bool,
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -127,12 +130,26 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         stop_controllers.clone(),
     )?;
 
+    let scheduler = if args.disable_scheduler {
+        None
+    } else {
+        Some(crate::scheduler::start(
+            &pki,
+            &server_url,
+            &host_name(),
+            stop_controllers.clone(),
+        )?)
+    };
+
     wait_for_signal().await;
     tracing::info!("shutting down");
-    // Controllers first: they release their Lease through the API server.
+    // Controllers and the scheduler first: they release their Leases through the API server.
     stop_controllers.cancel();
     if let Some(controllers) = controllers {
         let _ = controllers.await;
+    }
+    if let Some(scheduler) = scheduler {
+        let _ = scheduler.await;
     }
     shutdown.cancel();
     let _ = serving.await;

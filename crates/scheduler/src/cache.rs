@@ -225,7 +225,10 @@ mod tests {
         }
         cache.add_bound_pod(Arc::new(PodInfo::new(Arc::new(bound))));
         cache.upsert_node(Arc::new(node("late", "4", "8Gi")));
-        assert_eq!(cache.node("late").map(|n| n.requested.milli_cpu), Some(1000));
+        assert_eq!(
+            cache.node("late").map(|n| n.requested.milli_cpu),
+            Some(1000)
+        );
         cache.remove_node("late");
         assert_eq!(cache.node_count(), 0);
     }

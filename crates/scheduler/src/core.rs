@@ -48,7 +48,9 @@ pub fn feasible_nodes_to_find(percentage: u32, all: usize) -> usize {
         return all;
     }
     let pct = match percentage as usize {
-        0 => 50usize.saturating_sub(all / 125).max(MIN_FEASIBLE_NODES_PERCENTAGE),
+        0 => 50usize
+            .saturating_sub(all / 125)
+            .max(MIN_FEASIBLE_NODES_PERCENTAGE),
         p => p,
     };
     (all * pct / 100).max(MIN_FEASIBLE_NODES_TO_FIND)
@@ -87,7 +89,11 @@ impl Algorithm {
     ///
     /// # Errors
     /// A [`FitError`] when no node fits (its `post_filter_msg` is left for preemption).
-    pub fn schedule(&mut self, pod: &PodInfo, snapshot: &Snapshot<'_>) -> Result<Placement, FitError> {
+    pub fn schedule(
+        &mut self,
+        pod: &PodInfo,
+        snapshot: &Snapshot<'_>,
+    ) -> Result<Placement, FitError> {
         let all = snapshot.nodes.len();
         let mut err = FitError {
             num_all_nodes: all,
@@ -104,7 +110,8 @@ impl Algorithm {
                 return Err(err);
             }
         };
-        let (feasible, evaluated) = self.find_feasible(&state, pod, snapshot, narrowed.as_ref(), &mut err);
+        let (feasible, evaluated) =
+            self.find_feasible(&state, pod, snapshot, narrowed.as_ref(), &mut err);
         if feasible.is_empty() {
             return Err(err);
         }
@@ -158,13 +165,22 @@ impl Algorithm {
     }
 
     /// The weighted, normalized total score of each feasible node.
-    fn score(&self, state: &mut CycleState, pod: &PodInfo, snapshot: &Snapshot<'_>, nodes: &[&NodeInfo]) -> Vec<i64> {
+    fn score(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snapshot: &Snapshot<'_>,
+        nodes: &[&NodeInfo],
+    ) -> Vec<i64> {
         let mut totals = vec![0i64; nodes.len()];
         for w in &self.framework.score {
             if w.plugin.pre_score(state, pod, snapshot, nodes).is_skip() {
                 continue;
             }
-            let mut scores: Vec<i64> = nodes.iter().map(|n| w.plugin.score(state, pod, n)).collect();
+            let mut scores: Vec<i64> = nodes
+                .iter()
+                .map(|n| w.plugin.score(state, pod, n))
+                .collect();
             w.plugin.normalize(state, &mut scores);
             for (t, s) in totals.iter_mut().zip(scores) {
                 *t += s * w.weight;

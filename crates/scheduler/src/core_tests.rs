@@ -40,15 +40,29 @@ fn pod_too_big_for_every_node_fails_with_upstreams_message() {
     cache.upsert_node(Arc::new(node("a", "1", "4Gi")));
     cache.upsert_node(Arc::new(node("b", "1", "4Gi")));
     cache.upsert_node(Arc::new(with_node_spec(node("c", "8", "4Gi"), |s| {
-        s.taints = Some(vec![Taint { key: "k".to_owned(), value: Some("v".to_owned()), effect: "NoSchedule".to_owned(), time_added: None }]);
+        s.taints = Some(vec![Taint {
+            key: "k".to_owned(),
+            value: Some("v".to_owned()),
+            effect: "NoSchedule".to_owned(),
+            time_added: None,
+        }]);
     })));
-    let err = algorithm().schedule(&info(pod("p", "4", "1Gi")), &cache.snapshot()).err().unwrap_or_default();
-    assert_eq!(err.message(), "0/3 nodes are available: 1 node(s) had untolerated taint {k: v}, 2 Insufficient cpu.");
+    let err = algorithm()
+        .schedule(&info(pod("p", "4", "1Gi")), &cache.snapshot())
+        .err()
+        .unwrap_or_default();
+    assert_eq!(
+        err.message(),
+        "0/3 nodes are available: 1 node(s) had untolerated taint {k: v}, 2 Insufficient cpu."
+    );
 }
 
 #[test]
 fn no_nodes_fails_with_no_nodes_available() {
-    let err = algorithm().schedule(&info(pod("p", "", "")), &Cache::new().snapshot()).err().unwrap_or_default();
+    let err = algorithm()
+        .schedule(&info(pod("p", "", "")), &Cache::new().snapshot())
+        .err()
+        .unwrap_or_default();
     assert_eq!(err.message(), "no nodes available to schedule pods");
 }
 
@@ -59,11 +73,27 @@ fn ties_are_broken_by_the_seeded_generator_reproducibly() {
         cache.upsert_node(Arc::new(node(&format!("n{i}"), "4", "8Gi")));
     }
     let p = info(pod("p", "1", "1Gi"));
-    let first: Vec<String> = (0..5).map(|_| algorithm().schedule(&p, &cache.snapshot()).map(|x| x.node).unwrap_or_default()).collect();
+    let first: Vec<String> = (0..5)
+        .map(|_| {
+            algorithm()
+                .schedule(&p, &cache.snapshot())
+                .map(|x| x.node)
+                .unwrap_or_default()
+        })
+        .collect();
     assert!(first.windows(2).all(|w| w[0] == w[1]));
     let mut alg = algorithm();
-    let spread: std::collections::HashSet<String> = (0..20).map(|_| alg.schedule(&p, &cache.snapshot()).map(|x| x.node).unwrap_or_default()).collect();
-    assert!(spread.len() > 1, "ties should not always pick the same node");
+    let spread: std::collections::HashSet<String> = (0..20)
+        .map(|_| {
+            alg.schedule(&p, &cache.snapshot())
+                .map(|x| x.node)
+                .unwrap_or_default()
+        })
+        .collect();
+    assert!(
+        spread.len() > 1,
+        "ties should not always pick the same node"
+    );
 }
 
 #[test]
@@ -82,10 +112,19 @@ fn big_clusters_evaluate_a_sample_and_rotate_the_start() {
 #[test]
 fn node_selector_narrows_placement() {
     let mut cache = Cache::new();
-    cache.upsert_node(Arc::new(with_labels(node("a", "4", "8Gi"), &[("disk", "ssd")])));
+    cache.upsert_node(Arc::new(with_labels(
+        node("a", "4", "8Gi"),
+        &[("disk", "ssd")],
+    )));
     cache.upsert_node(Arc::new(node("b", "64", "64Gi")));
     let p = with_spec(pod("p", "1", "1Gi"), |s| {
         s.node_selector = Some([("disk".to_owned(), "ssd".to_owned())].into());
     });
-    assert_eq!(algorithm().schedule(&info(p), &cache.snapshot()).map(|x| x.node).ok(), Some("a".to_owned()));
+    assert_eq!(
+        algorithm()
+            .schedule(&info(p), &cache.snapshot())
+            .map(|x| x.node)
+            .ok(),
+        Some("a".to_owned())
+    );
 }

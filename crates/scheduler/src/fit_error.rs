@@ -63,14 +63,23 @@ mod tests {
     #[test]
     fn message_counts_reasons_per_node_in_sorted_order() {
         let mut statuses = HashMap::new();
-        statuses.insert("a".to_owned(), Status::unschedulable("NodeResourcesFit", "Insufficient cpu"));
+        statuses.insert(
+            "a".to_owned(),
+            Status::unschedulable("NodeResourcesFit", "Insufficient cpu"),
+        );
         for n in ["b", "c"] {
-            statuses.insert(n.to_owned(), Status::unresolvable("TaintToleration", "node(s) had untolerated taint {k: v}"));
+            statuses.insert(
+                n.to_owned(),
+                Status::unresolvable("TaintToleration", "node(s) had untolerated taint {k: v}"),
+            );
         }
         let err = FitError {
             num_all_nodes: 3,
             node_statuses: statuses,
-            post_filter_msg: Some("preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling".to_owned()),
+            post_filter_msg: Some(
+                "preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling"
+                    .to_owned(),
+            ),
             ..FitError::default()
         };
         assert_eq!(

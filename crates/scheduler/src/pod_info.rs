@@ -80,7 +80,11 @@ impl AffinityTerm {
     }
 
     /// Whether `pod` is one this term is about; `namespace_labels` looks up a namespace's labels.
-    pub fn matches(&self, pod: &PodInfo, namespace_labels: &dyn Fn(&str) -> Option<Labels>) -> bool {
+    pub fn matches(
+        &self,
+        pod: &PodInfo,
+        namespace_labels: &dyn Fn(&str) -> Option<Labels>,
+    ) -> bool {
         let in_namespace = self.namespaces.contains(&pod.namespace)
             || self.namespace_selector.as_ref().is_some_and(|sel| {
                 sel.is_empty() || namespace_labels(&pod.namespace).is_some_and(|l| sel.matches(&l))
@@ -131,11 +135,19 @@ impl PodInfo {
         let spec = pod.spec.as_ref();
         let host_ports = spec
             .into_iter()
-            .flat_map(|s| s.containers.iter().chain(s.init_containers.iter().flatten()))
+            .flat_map(|s| {
+                s.containers
+                    .iter()
+                    .chain(s.init_containers.iter().flatten())
+            })
             .flat_map(|c| c.ports.iter().flatten())
             .filter(|p| p.host_port.unwrap_or(0) > 0)
             .map(|p| HostPort {
-                ip: p.host_ip.clone().filter(|ip| !ip.is_empty()).unwrap_or_else(|| "0.0.0.0".to_owned()),
+                ip: p
+                    .host_ip
+                    .clone()
+                    .filter(|ip| !ip.is_empty())
+                    .unwrap_or_else(|| "0.0.0.0".to_owned()),
                 protocol: p.protocol.clone().unwrap_or_else(|| "TCP".to_owned()),
                 port: p.host_port.unwrap_or(0),
             })
@@ -144,15 +156,20 @@ impl PodInfo {
         let pod_affinity = affinity.and_then(|a| a.pod_affinity.as_ref());
         let anti = affinity.and_then(|a| a.pod_anti_affinity.as_ref());
         let required = |terms: Option<&Vec<PodAffinityTerm>>| -> Vec<AffinityTerm> {
-            terms.into_iter().flatten().map(|t| AffinityTerm::new(t, &namespace, &labels, 1)).collect()
-        };
-        let preferred = |terms: Option<&Vec<k8s_openapi::api::core::v1::WeightedPodAffinityTerm>>| {
             terms
                 .into_iter()
                 .flatten()
-                .map(|w| AffinityTerm::new(&w.pod_affinity_term, &namespace, &labels, w.weight))
-                .collect::<Vec<_>>()
+                .map(|t| AffinityTerm::new(t, &namespace, &labels, 1))
+                .collect()
         };
+        let preferred =
+            |terms: Option<&Vec<k8s_openapi::api::core::v1::WeightedPodAffinityTerm>>| {
+                terms
+                    .into_iter()
+                    .flatten()
+                    .map(|w| AffinityTerm::new(&w.pod_affinity_term, &namespace, &labels, w.weight))
+                    .collect::<Vec<_>>()
+            };
         Self {
             key: format!("{namespace}/{name}"),
             uid: pod.metadata.uid.clone().unwrap_or_default(),
@@ -160,10 +177,22 @@ impl PodInfo {
             non_zero: non_zero_requests(&pod),
             priority: spec.and_then(|s| s.priority).unwrap_or(0),
             host_ports,
-            required_affinity: required(pod_affinity.and_then(|a| a.required_during_scheduling_ignored_during_execution.as_ref())),
-            required_anti_affinity: required(anti.and_then(|a| a.required_during_scheduling_ignored_during_execution.as_ref())),
-            preferred_affinity: preferred(pod_affinity.and_then(|a| a.preferred_during_scheduling_ignored_during_execution.as_ref())),
-            preferred_anti_affinity: preferred(anti.and_then(|a| a.preferred_during_scheduling_ignored_during_execution.as_ref())),
+            required_affinity: required(pod_affinity.and_then(|a| {
+                a.required_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })),
+            required_anti_affinity: required(anti.and_then(|a| {
+                a.required_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })),
+            preferred_affinity: preferred(pod_affinity.and_then(|a| {
+                a.preferred_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })),
+            preferred_anti_affinity: preferred(anti.and_then(|a| {
+                a.preferred_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })),
             namespace,
             name,
             labels,
@@ -181,7 +210,11 @@ impl PodInfo {
 
     /// The node the pod is bound to ("" when none).
     pub fn node_name(&self) -> &str {
-        self.pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).unwrap_or_default()
+        self.pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.node_name.as_deref())
+            .unwrap_or_default()
     }
 
     /// Whether the pod is being deleted.

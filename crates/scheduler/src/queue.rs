@@ -84,7 +84,8 @@ impl SchedulingQueue {
         if let Some(e) = self.pods.get_mut(key) {
             e.place = Place::Active;
             e.seq = seq;
-            self.active.push((self.sort.rank(&e.info), Reverse(seq), key.to_owned()));
+            self.active
+                .push((self.sort.rank(&e.info), Reverse(seq), key.to_owned()));
         }
     }
 
@@ -93,7 +94,8 @@ impl SchedulingQueue {
         if let Some(e) = self.pods.get_mut(key) {
             e.place = Place::Backoff;
             e.seq = seq;
-            self.backoff.push(Reverse((e.backoff_until, seq, key.to_owned())));
+            self.backoff
+                .push(Reverse((e.backoff_until, seq, key.to_owned())));
         }
     }
 
@@ -107,7 +109,16 @@ impl SchedulingQueue {
             }
             return;
         }
-        self.pods.insert(key.clone(), Entry { info, attempts: 0, seq: 0, place: Place::Active, backoff_until: now });
+        self.pods.insert(
+            key.clone(),
+            Entry {
+                info,
+                attempts: 0,
+                seq: 0,
+                place: Place::Active,
+                backoff_until: now,
+            },
+        );
         self.activate(&key);
     }
 
@@ -122,7 +133,11 @@ impl SchedulingQueue {
         self.flush(now);
         while let Some((_, Reverse(seq), key)) = self.active.pop() {
             let events_seen = self.events;
-            if let Some(e) = self.pods.get_mut(&key).filter(|e| e.seq == seq && e.place == Place::Active) {
+            if let Some(e) = self
+                .pods
+                .get_mut(&key)
+                .filter(|e| e.seq == seq && e.place == Place::Active)
+            {
                 e.place = Place::InFlight { events_seen };
                 e.attempts += 1;
                 return Some(Arc::clone(&e.info));
@@ -137,7 +152,11 @@ impl SchedulingQueue {
                 break;
             }
             self.backoff.pop();
-            if self.pods.get(&key).is_some_and(|e| e.seq == seq && e.place == Place::Backoff) {
+            if self
+                .pods
+                .get(&key)
+                .is_some_and(|e| e.seq == seq && e.place == Place::Backoff)
+            {
                 self.activate(&key);
             }
         }
@@ -155,7 +174,10 @@ impl SchedulingQueue {
     /// The backoff after `attempts` failed attempts.
     pub fn backoff_for(&self, attempts: u32) -> Duration {
         let exponent = attempts.saturating_sub(1).min(16);
-        self.config.initial_backoff.saturating_mul(1 << exponent).min(self.config.max_backoff)
+        self.config
+            .initial_backoff
+            .saturating_mul(1 << exponent)
+            .min(self.config.max_backoff)
     }
 
     /// A popped pod was scheduled (or is no longer ours): it leaves the queue.
@@ -168,7 +190,9 @@ impl SchedulingQueue {
     pub fn unschedulable(&mut self, key: &str, now: Instant) {
         let backoff = self.pods.get(key).map(|e| self.backoff_for(e.attempts));
         let events = self.events;
-        let Some(e) = self.pods.get_mut(key) else { return };
+        let Some(e) = self.pods.get_mut(key) else {
+            return;
+        };
         e.backoff_until = now + backoff.unwrap_or_default();
         match e.place {
             Place::InFlight { events_seen } if events_seen != events => self.to_backoff(key),
@@ -178,7 +202,11 @@ impl SchedulingQueue {
 
     /// A popped pod failed for another reason (binding failed, API error): it backs off.
     pub fn retry(&mut self, key: &str, now: Instant) {
-        let backoff = self.pods.get(key).map(|e| self.backoff_for(e.attempts)).unwrap_or_default();
+        let backoff = self
+            .pods
+            .get(key)
+            .map(|e| self.backoff_for(e.attempts))
+            .unwrap_or_default();
         if let Some(e) = self.pods.get_mut(key) {
             e.backoff_until = now + backoff;
             self.to_backoff(key);

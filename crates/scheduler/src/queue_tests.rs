@@ -10,7 +10,9 @@ fn queue() -> SchedulingQueue {
 }
 
 fn info(name: &str, priority: i32) -> Arc<PodInfo> {
-    Arc::new(PodInfo::new(Arc::new(with_spec(pod(name, "", ""), |s| s.priority = Some(priority)))))
+    Arc::new(PodInfo::new(Arc::new(with_spec(pod(name, "", ""), |s| {
+        s.priority = Some(priority)
+    }))))
 }
 
 fn popped(q: &mut SchedulingQueue, now: Instant) -> Option<String> {
@@ -49,7 +51,10 @@ fn unschedulable_pod_waits_for_a_cluster_change_then_its_backoff() {
     q.cluster_changed(t0 + Duration::from_millis(500));
     assert_eq!(q.counts(), (0, 1, 0, 0));
     assert_eq!(popped(&mut q, t0 + Duration::from_millis(900)), None);
-    assert_eq!(popped(&mut q, t0 + Duration::from_secs(1)).as_deref(), Some("p"));
+    assert_eq!(
+        popped(&mut q, t0 + Duration::from_secs(1)).as_deref(),
+        Some("p")
+    );
 }
 
 #[test]
@@ -72,7 +77,10 @@ fn unschedulable_pods_are_retried_after_five_minutes_without_events() {
     assert!(q.pop(t0).is_some());
     q.unschedulable("default/p", t0);
     assert_eq!(q.next_wakeup(), Some(t0 + Duration::from_secs(300)));
-    assert_eq!(popped(&mut q, t0 + Duration::from_secs(300)).as_deref(), Some("p"));
+    assert_eq!(
+        popped(&mut q, t0 + Duration::from_secs(300)).as_deref(),
+        Some("p")
+    );
 }
 
 #[test]

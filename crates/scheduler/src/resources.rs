@@ -139,8 +139,16 @@ pub fn non_zero_requests(pod: &Pod) -> (i64, i64) {
     };
     let non_zero = |c: &Container| {
         let r = container_requests(c);
-        let cpu = if r.milli_cpu == 0 { DEFAULT_MILLI_CPU_REQUEST } else { r.milli_cpu };
-        let mem = if r.memory == 0 { DEFAULT_MEMORY_REQUEST } else { r.memory };
+        let cpu = if r.milli_cpu == 0 {
+            DEFAULT_MILLI_CPU_REQUEST
+        } else {
+            r.milli_cpu
+        };
+        let mem = if r.memory == 0 {
+            DEFAULT_MEMORY_REQUEST
+        } else {
+            r.memory
+        };
         (cpu, mem)
     };
     let (mut cpu, mut mem) = spec
@@ -163,7 +171,10 @@ fn split(q: &str) -> (&str, &str) {
         .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
         .unwrap_or(q.len());
     // An exponent (`1e3`) belongs to the number.
-    if q[at..].starts_with(['e', 'E']) && q[at + 1..].chars().all(|c| c.is_ascii_digit()) && at + 1 < q.len() {
+    if q[at..].starts_with(['e', 'E'])
+        && q[at + 1..].chars().all(|c| c.is_ascii_digit())
+        && at + 1 < q.len()
+    {
         return (q, "");
     }
     q.split_at(at)
@@ -248,13 +259,18 @@ mod tests {
 
     #[test]
     fn limits_stand_in_for_missing_requests() {
-        let p = pod(json!({"spec": {"containers": [{"name": "a", "resources": {"limits": {"cpu": "1"}}}]}}));
+        let p = pod(
+            json!({"spec": {"containers": [{"name": "a", "resources": {"limits": {"cpu": "1"}}}]}}),
+        );
         assert_eq!(pod_requests(&p).milli_cpu, 1000);
     }
 
     #[test]
     fn non_zero_requests_default_cpu_and_memory_for_scoring() {
         let p = pod(json!({"spec": {"containers": [{"name": "a"}]}}));
-        assert_eq!(non_zero_requests(&p), (DEFAULT_MILLI_CPU_REQUEST, DEFAULT_MEMORY_REQUEST));
+        assert_eq!(
+            non_zero_requests(&p),
+            (DEFAULT_MILLI_CPU_REQUEST, DEFAULT_MEMORY_REQUEST)
+        );
     }
 }

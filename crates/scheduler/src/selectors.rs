@@ -136,7 +136,8 @@ impl NodeTerm {
         }
         let mut fields = Labels::new();
         fields.insert("metadata.name".to_owned(), name.to_owned());
-        self.labels.iter().all(|r| r.matches(labels)) && self.fields.iter().all(|r| r.matches(&fields))
+        self.labels.iter().all(|r| r.matches(labels))
+            && self.fields.iter().all(|r| r.matches(&fields))
     }
 }
 
@@ -146,7 +147,10 @@ mod tests {
     use serde_json::json;
 
     fn labels(pairs: &[(&str, &str)]) -> Labels {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]

@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Container, Node, NodeSpec, NodeStatus, Pod, PodSpec, ResourceRequirements};
+use k8s_openapi::api::core::v1::{
+    Container, Node, NodeSpec, NodeStatus, Pod, PodSpec, ResourceRequirements,
+};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
@@ -64,7 +66,10 @@ pub fn pod(name: &str, cpu: &str, memory: &str) -> Pod {
 }
 
 /// `obj` with `labels` added.
-pub fn with_labels<T: k8s_openapi::Metadata<Ty = ObjectMeta>>(mut obj: T, labels: &[(&str, &str)]) -> T {
+pub fn with_labels<T: k8s_openapi::Metadata<Ty = ObjectMeta>>(
+    mut obj: T,
+    labels: &[(&str, &str)],
+) -> T {
     let map = obj.metadata_mut().labels.get_or_insert_with(BTreeMap::new);
     for (k, v) in labels {
         map.insert((*k).to_owned(), (*v).to_owned());

@@ -65,7 +65,13 @@ pub trait Filter: Plugin {
 /// Score: how much a feasible node suits the pod, 0..=[`MAX_NODE_SCORE`] after normalizing.
 pub trait Score: Plugin {
     /// Runs once before scoring the feasible `nodes`; a skip status skips this plugin's scoring.
-    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, snapshot: &Snapshot<'_>, nodes: &[&NodeInfo]) -> Status {
+    fn pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snapshot: &Snapshot<'_>,
+        nodes: &[&NodeInfo],
+    ) -> Status {
         let _ = (state, pod, snapshot, nodes);
         Status::success()
     }

@@ -26,7 +26,10 @@ impl Score for BalancedAllocation {
                 Some((requested as f64 / capacity as f64).min(1.0))
             }
         };
-        let fractions: Vec<f64> = ["cpu", "memory"].iter().filter_map(|r| fraction(r)).collect();
+        let fractions: Vec<f64> = ["cpu", "memory"]
+            .iter()
+            .filter_map(|r| fraction(r))
+            .collect();
         let std = match fractions.as_slice() {
             [a, b] => ((a - b) / 2.0).abs(),
             _ => 0.0,

@@ -18,7 +18,8 @@ pub fn tolerates(toleration: &Toleration, taint: &Taint) -> bool {
     match toleration.operator.as_deref().unwrap_or_default() {
         "Exists" => true,
         "" | "Equal" => {
-            toleration.value.as_deref().unwrap_or_default() == taint.value.as_deref().unwrap_or_default()
+            toleration.value.as_deref().unwrap_or_default()
+                == taint.value.as_deref().unwrap_or_default()
         }
         _ => false,
     }
@@ -41,7 +42,11 @@ pub fn default_normalize(scores: &mut [i64], reverse: bool) {
     }
     for s in scores.iter_mut() {
         let scaled = MAX_NODE_SCORE * *s / max;
-        *s = if reverse { MAX_NODE_SCORE - scaled } else { scaled };
+        *s = if reverse {
+            MAX_NODE_SCORE - scaled
+        } else {
+            scaled
+        };
     }
 }
 
@@ -50,22 +55,42 @@ mod tests {
     use super::*;
 
     fn taint(key: &str, value: &str, effect: &str) -> Taint {
-        Taint { key: key.to_owned(), value: Some(value.to_owned()), effect: effect.to_owned(), time_added: None }
+        Taint {
+            key: key.to_owned(),
+            value: Some(value.to_owned()),
+            effect: effect.to_owned(),
+            time_added: None,
+        }
     }
 
     fn toleration(key: &str, op: &str, value: &str, effect: &str) -> Toleration {
         let opt = |s: &str| (!s.is_empty()).then(|| s.to_owned());
-        Toleration { key: opt(key), operator: opt(op), value: opt(value), effect: opt(effect), toleration_seconds: None }
+        Toleration {
+            key: opt(key),
+            operator: opt(op),
+            value: opt(value),
+            effect: opt(effect),
+            toleration_seconds: None,
+        }
     }
 
     #[test]
     fn equal_needs_the_value_and_exists_any_value() {
         let t = taint("gpu", "yes", "NoSchedule");
-        assert!(tolerates(&toleration("gpu", "Equal", "yes", "NoSchedule"), &t));
-        assert!(!tolerates(&toleration("gpu", "Equal", "no", "NoSchedule"), &t));
+        assert!(tolerates(
+            &toleration("gpu", "Equal", "yes", "NoSchedule"),
+            &t
+        ));
+        assert!(!tolerates(
+            &toleration("gpu", "Equal", "no", "NoSchedule"),
+            &t
+        ));
         assert!(tolerates(&toleration("gpu", "Exists", "", ""), &t));
         assert!(tolerates(&toleration("", "Exists", "", ""), &t));
-        assert!(!tolerates(&toleration("gpu", "Exists", "", "NoExecute"), &t));
+        assert!(!tolerates(
+            &toleration("gpu", "Exists", "", "NoExecute"),
+            &t
+        ));
     }
 
     #[test]

@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 
 use crate::cache::Snapshot;
-use crate::framework::{CycleState, Filter, Plugin, PreFilter, PreFilterResult, Score, Status, MAX_NODE_SCORE};
+use crate::framework::{
+    CycleState, Filter, Plugin, PreFilter, PreFilterResult, Score, Status, MAX_NODE_SCORE,
+};
 use crate::node_info::NodeInfo;
 use crate::pod_info::{AffinityTerm, PodInfo};
 
@@ -14,7 +16,8 @@ pub const REASON_AFFINITY: &str = "node(s) didn't match pod affinity rules";
 /// Upstream's reason when the pod's anti-affinity finds a matching pod in the node's domain.
 pub const REASON_ANTI_AFFINITY: &str = "node(s) didn't match pod anti-affinity rules";
 /// Upstream's reason when a placed pod's anti-affinity forbids this pod in the node's domain.
-pub const REASON_EXISTING_ANTI_AFFINITY: &str = "node(s) didn't satisfy existing pods anti-affinity rules";
+pub const REASON_EXISTING_ANTI_AFFINITY: &str =
+    "node(s) didn't satisfy existing pods anti-affinity rules";
 
 const SCORE_STATE: &str = "InterPodAffinity/score";
 
@@ -40,7 +43,9 @@ struct Counts {
 }
 
 fn pair(term: &AffinityTerm, node: &NodeInfo) -> Option<(String, String)> {
-    node.labels.get(&term.topology_key).map(|v| (term.topology_key.clone(), v.clone()))
+    node.labels
+        .get(&term.topology_key)
+        .map(|v| (term.topology_key.clone(), v.clone()))
 }
 
 impl Plugin for InterPodAffinity {
@@ -50,17 +55,27 @@ impl Plugin for InterPodAffinity {
 }
 
 impl PreFilter for InterPodAffinity {
-    fn pre_filter(&self, state: &mut CycleState, pod: &PodInfo, snapshot: &Snapshot<'_>) -> Result<PreFilterResult, Status> {
+    fn pre_filter(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snapshot: &Snapshot<'_>,
+    ) -> Result<PreFilterResult, Status> {
         let ns = |name: &str| snapshot.namespace_labels(name);
         let mut counts = Counts {
             affinity: vec![PairCounts::new(); pod.required_affinity.len()],
             anti: vec![PairCounts::new(); pod.required_anti_affinity.len()],
             ..Counts::default()
         };
-        let own_terms = !(pod.required_affinity.is_empty() && pod.required_anti_affinity.is_empty());
+        let own_terms =
+            !(pod.required_affinity.is_empty() && pod.required_anti_affinity.is_empty());
         for node in snapshot.nodes {
             for existing in &node.pods_with_affinity {
-                for term in existing.required_anti_affinity.iter().filter(|t| t.matches(pod, &ns)) {
+                for term in existing
+                    .required_anti_affinity
+                    .iter()
+                    .filter(|t| t.matches(pod, &ns))
+                {
                     if let Some(p) = pair(term, node) {
                         *counts.existing_anti.entry(p).or_insert(0) += 1;
                     }
@@ -70,7 +85,10 @@ impl PreFilter for InterPodAffinity {
                 continue;
             }
             for existing in &node.pods {
-                let lists = [(&pod.required_affinity, &mut counts.affinity), (&pod.required_anti_affinity, &mut counts.anti)];
+                let lists = [
+                    (&pod.required_affinity, &mut counts.affinity),
+                    (&pod.required_anti_affinity, &mut counts.anti),
+                ];
                 for (terms, out) in lists {
                     for (i, term) in terms.iter().enumerate() {
                         if term.matches(existing, &ns) {
@@ -102,19 +120,27 @@ impl Filter for InterPodAffinity {
             return Status::success();
         };
         for (term, found) in pod.required_affinity.iter().zip(&counts.affinity) {
-            if !pair(term, node).and_then(|p| found.get(&p)).is_some_and(|n| *n > 0) {
+            if !pair(term, node)
+                .and_then(|p| found.get(&p))
+                .is_some_and(|n| *n > 0)
+            {
                 return Status::unresolvable(self.name(), REASON_AFFINITY);
             }
         }
         for (term, found) in pod.required_anti_affinity.iter().zip(&counts.anti) {
-            if pair(term, node).and_then(|p| found.get(&p)).is_some_and(|n| *n > 0) {
+            if pair(term, node)
+                .and_then(|p| found.get(&p))
+                .is_some_and(|n| *n > 0)
+            {
                 return Status::unschedulable(self.name(), REASON_ANTI_AFFINITY);
             }
         }
-        let forbidden = node
-            .labels
-            .iter()
-            .any(|(k, v)| counts.existing_anti.get(&(k.clone(), v.clone())).is_some_and(|n| *n > 0));
+        let forbidden = node.labels.iter().any(|(k, v)| {
+            counts
+                .existing_anti
+                .get(&(k.clone(), v.clone()))
+                .is_some_and(|n| *n > 0)
+        });
         if forbidden {
             return Status::unschedulable(self.name(), REASON_EXISTING_ANTI_AFFINITY);
         }
@@ -123,7 +149,14 @@ impl Filter for InterPodAffinity {
 }
 
 /// Adds `weight` for `term` to the domain of `node` when `term` is about `target`.
-fn add(scores: &mut PairCounts, term: &AffinityTerm, target: &PodInfo, node: &NodeInfo, weight: i64, ns: &dyn Fn(&str) -> Option<crate::selectors::Labels>) {
+fn add(
+    scores: &mut PairCounts,
+    term: &AffinityTerm,
+    target: &PodInfo,
+    node: &NodeInfo,
+    weight: i64,
+    ns: &dyn Fn(&str) -> Option<crate::selectors::Labels>,
+) {
     if term.matches(target, ns) {
         if let Some(p) = pair(term, node) {
             *scores.entry(p).or_insert(0) += weight;
@@ -132,12 +165,22 @@ fn add(scores: &mut PairCounts, term: &AffinityTerm, target: &PodInfo, node: &No
 }
 
 impl Score for InterPodAffinity {
-    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, snapshot: &Snapshot<'_>, _: &[&NodeInfo]) -> Status {
+    fn pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snapshot: &Snapshot<'_>,
+        _: &[&NodeInfo],
+    ) -> Status {
         let ns = |name: &str| snapshot.namespace_labels(name);
         let own = !(pod.preferred_affinity.is_empty() && pod.preferred_anti_affinity.is_empty());
         let mut scores = PairCounts::new();
         for node in snapshot.nodes {
-            let existing_pods = if own { &node.pods } else { &node.pods_with_affinity };
+            let existing_pods = if own {
+                &node.pods
+            } else {
+                &node.pods_with_affinity
+            };
             for existing in existing_pods {
                 for t in &pod.preferred_affinity {
                     add(&mut scores, t, existing, node, t.weight, &ns);
@@ -167,14 +210,23 @@ impl Score for InterPodAffinity {
         let Some(scores) = state.read::<PairCounts>(SCORE_STATE) else {
             return 0;
         };
-        node.labels.iter().map(|(k, v)| scores.get(&(k.clone(), v.clone())).copied().unwrap_or(0)).sum()
+        node.labels
+            .iter()
+            .map(|(k, v)| scores.get(&(k.clone(), v.clone())).copied().unwrap_or(0))
+            .sum()
     }
 
     fn normalize(&self, _: &CycleState, scores: &mut [i64]) {
-        let (min, max) = scores.iter().fold((i64::MAX, i64::MIN), |(lo, hi), s| (lo.min(*s), hi.max(*s)));
+        let (min, max) = scores
+            .iter()
+            .fold((i64::MAX, i64::MIN), |(lo, hi), s| (lo.min(*s), hi.max(*s)));
         let diff = max.saturating_sub(min);
         for s in scores.iter_mut() {
-            *s = if diff > 0 { MAX_NODE_SCORE * (*s - min) / diff } else { 0 };
+            *s = if diff > 0 {
+                MAX_NODE_SCORE * (*s - min) / diff
+            } else {
+                0
+            };
         }
     }
 }

@@ -31,7 +31,9 @@ fn cluster(n: usize) -> Cache {
 
 fn place(alg: &mut Algorithm, cache: &mut Cache, p: Pod) -> Result<String, String> {
     let info = Arc::new(PodInfo::new(Arc::new(p)));
-    let placed = alg.schedule(&info, &cache.snapshot()).map_err(|e| e.message())?;
+    let placed = alg
+        .schedule(&info, &cache.snapshot())
+        .map_err(|e| e.message())?;
     cache.assume(info, &placed.node);
     Ok(placed.node)
 }
@@ -40,11 +42,18 @@ fn place(alg: &mut Algorithm, cache: &mut Cache, p: Pod) -> Result<String, Strin
 fn required_anti_affinity_puts_three_replicas_on_three_nodes_and_rejects_a_fourth() {
     let mut cache = cluster(3);
     let mut alg = Algorithm::new(default_framework(), Box::new(SplitMix64::new(1)));
-    let mut nodes: Vec<String> = (0..3).filter_map(|i| place(&mut alg, &mut cache, anti_web(&format!("w{i}"))).ok()).collect();
+    let mut nodes: Vec<String> = (0..3)
+        .filter_map(|i| place(&mut alg, &mut cache, anti_web(&format!("w{i}"))).ok())
+        .collect();
     nodes.sort();
     assert_eq!(nodes, vec!["n0", "n1", "n2"]);
-    let err = place(&mut alg, &mut cache, anti_web("w3")).err().unwrap_or_default();
-    assert_eq!(err, "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules.");
+    let err = place(&mut alg, &mut cache, anti_web("w3"))
+        .err()
+        .unwrap_or_default();
+    assert_eq!(
+        err,
+        "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules."
+    );
 }
 
 #[test]
@@ -70,7 +79,10 @@ fn required_affinity_follows_matching_pods_and_the_first_of_a_group_may_go_anywh
     };
     let first = place(&mut alg, &mut cache, follower("c0")).unwrap_or_default();
     for i in 1..4 {
-        assert_eq!(place(&mut alg, &mut cache, follower(&format!("c{i}"))).unwrap_or_default(), first);
+        assert_eq!(
+            place(&mut alg, &mut cache, follower(&format!("c{i}"))).unwrap_or_default(),
+            first
+        );
     }
     let stranger = with_affinity(
         pod("s", "100m", "64Mi"),
@@ -78,7 +90,9 @@ fn required_affinity_follows_matching_pods_and_the_first_of_a_group_may_go_anywh
             {"labelSelector": {"matchLabels": {"app": "db"}}, "topologyKey": "kubernetes.io/hostname"}]}}),
     );
     assert_eq!(
-        place(&mut alg, &mut cache, stranger).err().unwrap_or_default(),
+        place(&mut alg, &mut cache, stranger)
+            .err()
+            .unwrap_or_default(),
         "0/5 nodes are available: 5 node(s) didn't match pod affinity rules."
     );
 }
@@ -114,5 +128,8 @@ fn namespace_selector_reaches_pods_in_labelled_namespaces() {
             "namespaceSelector": {"matchLabels": {"team": "x"}},
             "topologyKey": "kubernetes.io/hostname"}]}}),
     );
-    assert_eq!(place(&mut alg, &mut cache, follower).unwrap_or_default(), db_node);
+    assert_eq!(
+        place(&mut alg, &mut cache, follower).unwrap_or_default(),
+        db_node
+    );
 }

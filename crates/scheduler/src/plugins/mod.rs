@@ -31,7 +31,12 @@ pub fn default_framework() -> Framework {
     Framework {
         scheduler_name: DEFAULT_SCHEDULER_NAME.to_owned(),
         queue_sort: Arc::new(priority_sort::PrioritySort),
-        pre_filter: vec![ports.clone(), affinity.clone(), spread.clone(), inter_pod.clone()],
+        pre_filter: vec![
+            ports.clone(),
+            affinity.clone(),
+            spread.clone(),
+            inter_pod.clone(),
+        ],
         filter: vec![
             Arc::new(node_unschedulable::NodeUnschedulable),
             Arc::new(node_name::NodeName),
@@ -43,12 +48,30 @@ pub fn default_framework() -> Framework {
             inter_pod.clone(),
         ],
         score: vec![
-            Weighted { plugin: taints, weight: 3 },
-            Weighted { plugin: affinity, weight: 2 },
-            Weighted { plugin: spread, weight: 2 },
-            Weighted { plugin: inter_pod, weight: 2 },
-            Weighted { plugin: fit, weight: 1 },
-            Weighted { plugin: Arc::new(balanced_allocation::BalancedAllocation), weight: 1 },
+            Weighted {
+                plugin: taints,
+                weight: 3,
+            },
+            Weighted {
+                plugin: affinity,
+                weight: 2,
+            },
+            Weighted {
+                plugin: spread,
+                weight: 2,
+            },
+            Weighted {
+                plugin: inter_pod,
+                weight: 2,
+            },
+            Weighted {
+                plugin: fit,
+                weight: 1,
+            },
+            Weighted {
+                plugin: Arc::new(balanced_allocation::BalancedAllocation),
+                weight: 1,
+            },
         ],
         reserve: Vec::new(),
         permit: Vec::new(),

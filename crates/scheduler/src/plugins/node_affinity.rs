@@ -3,12 +3,12 @@
 
 use std::collections::HashSet;
 
+use super::helpers::default_normalize;
 use crate::cache::Snapshot;
 use crate::framework::{CycleState, Filter, Plugin, PreFilter, PreFilterResult, Score, Status};
 use crate::node_info::NodeInfo;
 use crate::pod_info::PodInfo;
 use crate::selectors::NodeTerm;
-use super::helpers::default_normalize;
 
 /// Upstream's reason.
 pub const REASON: &str = "node(s) didn't match Pod's node affinity/selector";
@@ -37,7 +37,10 @@ impl RequiredNodeAffinity {
         let terms = spec
             .and_then(|s| s.affinity.as_ref())
             .and_then(|a| a.node_affinity.as_ref())
-            .and_then(|a| a.required_during_scheduling_ignored_during_execution.as_ref())
+            .and_then(|a| {
+                a.required_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })
             .map(|ns| ns.node_selector_terms.iter().map(NodeTerm::new).collect());
         Self { selector, terms }
     }
@@ -49,8 +52,13 @@ impl RequiredNodeAffinity {
 
     /// Whether `node` satisfies both the selector and one of the terms.
     pub fn matches(&self, node: &NodeInfo) -> bool {
-        self.selector.iter().all(|(k, v)| node.labels.get(k) == Some(v))
-            && self.terms.as_ref().is_none_or(|terms| terms.iter().any(|t| t.matches(&node.name, &node.labels)))
+        self.selector
+            .iter()
+            .all(|(k, v)| node.labels.get(k) == Some(v))
+            && self
+                .terms
+                .as_ref()
+                .is_none_or(|terms| terms.iter().any(|t| t.matches(&node.name, &node.labels)))
     }
 }
 
@@ -63,7 +71,12 @@ impl Plugin for NodeAffinity {
 }
 
 impl PreFilter for NodeAffinity {
-    fn pre_filter(&self, state: &mut CycleState, pod: &PodInfo, _: &Snapshot<'_>) -> Result<PreFilterResult, Status> {
+    fn pre_filter(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        _: &Snapshot<'_>,
+    ) -> Result<PreFilterResult, Status> {
         let required = RequiredNodeAffinity::of(pod);
         if required.is_empty() {
             return Err(Status::skip());
@@ -88,7 +101,11 @@ fn named_nodes(pod: &PodInfo) -> Option<HashSet<String>> {
         .as_ref()?;
     let mut names = HashSet::new();
     for term in &terms.node_selector_terms {
-        let pinned = term.match_fields.iter().flatten().find(|f| f.key == "metadata.name" && f.operator == "In")?;
+        let pinned = term
+            .match_fields
+            .iter()
+            .flatten()
+            .find(|f| f.key == "metadata.name" && f.operator == "In")?;
         names.extend(pinned.values.iter().flatten().cloned());
     }
     Some(names)
@@ -106,14 +123,23 @@ impl Filter for NodeAffinity {
 const PREFERRED: &str = "NodeAffinity/preferred";
 
 impl Score for NodeAffinity {
-    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, _: &Snapshot<'_>, _: &[&NodeInfo]) -> Status {
+    fn pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        _: &Snapshot<'_>,
+        _: &[&NodeInfo],
+    ) -> Status {
         let terms: Vec<(NodeTerm, i64)> = pod
             .pod
             .spec
             .as_ref()
             .and_then(|s| s.affinity.as_ref())
             .and_then(|a| a.node_affinity.as_ref())
-            .and_then(|a| a.preferred_during_scheduling_ignored_during_execution.as_ref())
+            .and_then(|a| {
+                a.preferred_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })
             .into_iter()
             .flatten()
             .filter(|p| p.weight != 0)
@@ -128,7 +154,10 @@ impl Score for NodeAffinity {
 
     fn score(&self, state: &CycleState, _: &PodInfo, node: &NodeInfo) -> i64 {
         state.read::<Preferred>(PREFERRED).map_or(0, |p| {
-            p.0.iter().filter(|(t, _)| t.matches(&node.name, &node.labels)).map(|(_, w)| w).sum()
+            p.0.iter()
+                .filter(|(t, _)| t.matches(&node.name, &node.labels))
+                .map(|(_, w)| w)
+                .sum()
         })
     }
 
@@ -149,7 +178,10 @@ mod tests {
     use crate::testing::{node, pod, with_labels, with_spec};
 
     fn zone(name: &str, zone: &str) -> NodeInfo {
-        NodeInfo::new(Arc::new(with_labels(node(name, "1", "1Gi"), &[("zone", zone)])))
+        NodeInfo::new(Arc::new(with_labels(
+            node(name, "1", "1Gi"),
+            &[("zone", zone)],
+        )))
     }
 
     fn filter(pod: &PodInfo, node: &NodeInfo) -> Status {
@@ -168,7 +200,10 @@ mod tests {
             s.node_selector = Some(BTreeMap::from([("zone".to_owned(), "a".to_owned())]));
         })));
         assert!(filter(&p, &zone("n1", "a")).is_success());
-        assert_eq!(filter(&p, &zone("n2", "b")).reasons, vec![REASON.to_owned()]);
+        assert_eq!(
+            filter(&p, &zone("n2", "b")).reasons,
+            vec![REASON.to_owned()]
+        );
     }
 
     #[test]
@@ -183,15 +218,22 @@ mod tests {
             ],
         }}))
         .ok();
-        let p = PodInfo::new(Arc::new(with_spec(pod("p", "", ""), |s| s.affinity = affinity)));
+        let p = PodInfo::new(Arc::new(with_spec(pod("p", "", ""), |s| {
+            s.affinity = affinity
+        })));
         assert!(filter(&p, &zone("n1", "a")).is_success());
         assert!(filter(&p, &zone("n2", "b")).is_success());
         assert!(!filter(&p, &zone("n3", "c")).is_success());
         let cache = Cache::new();
         let mut state = CycleState::new();
         let (a, b) = (zone("n1", "a"), zone("n2", "b"));
-        assert!(NodeAffinity.pre_score(&mut state, &p, &cache.snapshot(), &[&a, &b]).is_success());
-        let mut scores = [NodeAffinity.score(&state, &p, &a), NodeAffinity.score(&state, &p, &b)];
+        assert!(NodeAffinity
+            .pre_score(&mut state, &p, &cache.snapshot(), &[&a, &b])
+            .is_success());
+        let mut scores = [
+            NodeAffinity.score(&state, &p, &a),
+            NodeAffinity.score(&state, &p, &b),
+        ];
         NodeAffinity.normalize(&state, &mut scores);
         assert_eq!(scores, [0, 100]);
     }

@@ -36,11 +36,16 @@ mod tests {
 
     #[test]
     fn pod_naming_a_node_fits_only_that_node() {
-        let p = PodInfo::new(Arc::new(with_spec(pod("p", "", ""), |s| s.node_name = Some("a".to_owned()))));
+        let p = PodInfo::new(Arc::new(with_spec(pod("p", "", ""), |s| {
+            s.node_name = Some("a".to_owned())
+        })));
         let state = CycleState::new();
         let a = NodeInfo::new(Arc::new(node("a", "1", "1Gi")));
         let b = NodeInfo::new(Arc::new(node("b", "1", "1Gi")));
         assert!(NodeName.filter(&state, &p, &a).is_success());
-        assert_eq!(NodeName.filter(&state, &p, &b).reasons, vec![REASON.to_owned()]);
+        assert_eq!(
+            NodeName.filter(&state, &p, &b).reasons,
+            vec![REASON.to_owned()]
+        );
     }
 }

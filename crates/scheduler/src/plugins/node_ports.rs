@@ -19,7 +19,12 @@ impl Plugin for NodePorts {
 }
 
 impl PreFilter for NodePorts {
-    fn pre_filter(&self, _: &mut CycleState, pod: &PodInfo, _: &Snapshot<'_>) -> Result<PreFilterResult, Status> {
+    fn pre_filter(
+        &self,
+        _: &mut CycleState,
+        pod: &PodInfo,
+        _: &Snapshot<'_>,
+    ) -> Result<PreFilterResult, Status> {
         if pod.host_ports.is_empty() {
             return Err(Status::skip());
         }
@@ -29,7 +34,10 @@ impl PreFilter for NodePorts {
 
 impl Filter for NodePorts {
     fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
-        let clash = pod.host_ports.iter().any(|want| node.used_ports.iter().any(|used| used.conflicts(want)));
+        let clash = pod
+            .host_ports
+            .iter()
+            .any(|want| node.used_ports.iter().any(|used| used.conflicts(want)));
         if clash {
             Status::unschedulable(self.name(), REASON)
         } else {
@@ -49,7 +57,11 @@ mod tests {
 
     fn with_host_port(name: &str, port: i32) -> PodInfo {
         PodInfo::new(Arc::new(with_spec(pod(name, "", ""), |s| {
-            s.containers[0].ports = Some(vec![ContainerPort { container_port: 80, host_port: Some(port), ..ContainerPort::default() }]);
+            s.containers[0].ports = Some(vec![ContainerPort {
+                container_port: 80,
+                host_port: Some(port),
+                ..ContainerPort::default()
+            }]);
         })))
     }
 
@@ -58,7 +70,14 @@ mod tests {
         let mut n = NodeInfo::new(Arc::new(node("a", "1", "1Gi")));
         n.add_pod(Arc::new(with_host_port("old", 8080)));
         let state = CycleState::new();
-        assert_eq!(NodePorts.filter(&state, &with_host_port("new", 8080), &n).reasons, vec![REASON.to_owned()]);
-        assert!(NodePorts.filter(&state, &with_host_port("other", 8081), &n).is_success());
+        assert_eq!(
+            NodePorts
+                .filter(&state, &with_host_port("new", 8080), &n)
+                .reasons,
+            vec![REASON.to_owned()]
+        );
+        assert!(NodePorts
+            .filter(&state, &with_host_port("other", 8081), &n)
+            .is_success());
     }
 }

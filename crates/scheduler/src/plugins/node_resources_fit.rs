@@ -165,8 +165,16 @@ mod tests {
         let mut n = NodeInfo::new(Arc::new(node("a", "2", "4Gi")));
         n.add_pod(Arc::new(info("1500m", "1Gi")));
         let status = NodeResourcesFit::default().filter(&CycleState::new(), &info("1", "4Gi"), &n);
-        assert_eq!(status.reasons, vec!["Insufficient cpu".to_owned(), "Insufficient memory".to_owned()]);
-        assert!(NodeResourcesFit::default().filter(&CycleState::new(), &info("500m", "1Gi"), &n).is_success());
+        assert_eq!(
+            status.reasons,
+            vec![
+                "Insufficient cpu".to_owned(),
+                "Insufficient memory".to_owned()
+            ]
+        );
+        assert!(NodeResourcesFit::default()
+            .filter(&CycleState::new(), &info("500m", "1Gi"), &n)
+            .is_success());
     }
 
     #[test]
@@ -188,7 +196,10 @@ mod tests {
         let least = NodeResourcesFit::default();
         assert_eq!(least.score(&state, &p, &empty), 75);
         assert_eq!(least.score(&state, &p, &busy), 25);
-        let most = NodeResourcesFit { strategy: ScoringStrategy::MostAllocated, ..NodeResourcesFit::default() };
+        let most = NodeResourcesFit {
+            strategy: ScoringStrategy::MostAllocated,
+            ..NodeResourcesFit::default()
+        };
         assert_eq!(most.score(&state, &p, &busy), 75);
         let ratio = NodeResourcesFit {
             strategy: ScoringStrategy::RequestedToCapacityRatio(vec![(0, 10), (100, 0)]),

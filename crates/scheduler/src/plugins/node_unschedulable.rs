@@ -31,7 +31,12 @@ impl Filter for NodeUnschedulable {
             effect: "NoSchedule".to_owned(),
             ..Taint::default()
         };
-        let tolerations = pod.pod.spec.as_ref().and_then(|s| s.tolerations.as_deref()).unwrap_or_default();
+        let tolerations = pod
+            .pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.tolerations.as_deref())
+            .unwrap_or_default();
         if tolerated(tolerations, &taint) {
             Status::success()
         } else {
@@ -51,10 +56,15 @@ mod tests {
 
     #[test]
     fn cordoned_node_rejects_pods_unless_they_tolerate_it() {
-        let cordoned = NodeInfo::new(Arc::new(with_node_spec(node("a", "1", "1Gi"), |s| s.unschedulable = Some(true))));
+        let cordoned = NodeInfo::new(Arc::new(with_node_spec(node("a", "1", "1Gi"), |s| {
+            s.unschedulable = Some(true)
+        })));
         let state = CycleState::new();
         let plain = PodInfo::new(Arc::new(pod("p", "", "")));
-        assert_eq!(NodeUnschedulable.filter(&state, &plain, &cordoned).reasons, vec![REASON.to_owned()]);
+        assert_eq!(
+            NodeUnschedulable.filter(&state, &plain, &cordoned).reasons,
+            vec![REASON.to_owned()]
+        );
         let tolerant = PodInfo::new(Arc::new(with_spec(pod("t", "", ""), |s| {
             s.tolerations = Some(vec![Toleration {
                 key: Some("node.kubernetes.io/unschedulable".to_owned()),
@@ -62,6 +72,8 @@ mod tests {
                 ..Toleration::default()
             }])
         })));
-        assert!(NodeUnschedulable.filter(&state, &tolerant, &cordoned).is_success());
+        assert!(NodeUnschedulable
+            .filter(&state, &tolerant, &cordoned)
+            .is_success());
     }
 }

@@ -10,7 +10,9 @@ use k8s_openapi::api::core::v1::TopologySpreadConstraint;
 use super::helpers::tolerated;
 use super::node_affinity::RequiredNodeAffinity;
 use crate::cache::Snapshot;
-use crate::framework::{CycleState, Filter, Plugin, PreFilter, PreFilterResult, Score, Status, MAX_NODE_SCORE};
+use crate::framework::{
+    CycleState, Filter, Plugin, PreFilter, PreFilterResult, Score, Status, MAX_NODE_SCORE,
+};
 use crate::node_info::NodeInfo;
 use crate::pod_info::PodInfo;
 use crate::selectors::Selector;
@@ -18,7 +20,8 @@ use crate::selectors::Selector;
 /// Upstream's reason when the skew would be too large.
 pub const REASON: &str = "node(s) didn't match pod topology spread constraints";
 /// Upstream's reason when a node lacks a constraint's topology label.
-pub const REASON_MISSING_LABEL: &str = "node(s) didn't match pod topology spread constraints (missing required label)";
+pub const REASON_MISSING_LABEL: &str =
+    "node(s) didn't match pod topology spread constraints (missing required label)";
 
 const HOSTNAME: &str = "kubernetes.io/hostname";
 const SCORE_STATE: &str = "PodTopologySpread/score";
@@ -39,13 +42,25 @@ struct Constraint {
 }
 
 fn constraints(pod: &PodInfo, hard: bool) -> Vec<Constraint> {
-    let wanted = if hard { "DoNotSchedule" } else { "ScheduleAnyway" };
-    let list: &[TopologySpreadConstraint] =
-        pod.pod.spec.as_ref().and_then(|s| s.topology_spread_constraints.as_deref()).unwrap_or_default();
+    let wanted = if hard {
+        "DoNotSchedule"
+    } else {
+        "ScheduleAnyway"
+    };
+    let list: &[TopologySpreadConstraint] = pod
+        .pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.topology_spread_constraints.as_deref())
+        .unwrap_or_default();
     list.iter()
         .filter(|c| c.when_unsatisfiable == wanted)
         .map(|c| {
-            let mut selector = c.label_selector.as_ref().map(Selector::new).unwrap_or_else(|| Selector::key_in("", Vec::new()));
+            let mut selector = c
+                .label_selector
+                .as_ref()
+                .map(Selector::new)
+                .unwrap_or_else(|| Selector::key_in("", Vec::new()));
             for key in c.match_label_keys.iter().flatten() {
                 if let Some(v) = pod.labels.get(key) {
                     selector = selector.and(Selector::key_in(key, vec![v.clone()]));
@@ -64,7 +79,12 @@ fn constraints(pod: &PodInfo, hard: bool) -> Vec<Constraint> {
 }
 
 /// Whether `node` takes part in counting for `constraints` (has every key, passes policies).
-fn counts_node(constraints: &[Constraint], pod: &PodInfo, affinity: &RequiredNodeAffinity, node: &NodeInfo) -> bool {
+fn counts_node(
+    constraints: &[Constraint],
+    pod: &PodInfo,
+    affinity: &RequiredNodeAffinity,
+    node: &NodeInfo,
+) -> bool {
     if !constraints.iter().all(|c| node.labels.contains_key(&c.key)) {
         return false;
     }
@@ -72,11 +92,15 @@ fn counts_node(constraints: &[Constraint], pod: &PodInfo, affinity: &RequiredNod
         return false;
     }
     if constraints.iter().any(|c| c.honor_taints) {
-        let tolerations = pod.pod.spec.as_ref().and_then(|s| s.tolerations.as_deref()).unwrap_or_default();
-        let blocked = node
-            .taints()
-            .iter()
-            .any(|t| (t.effect == "NoSchedule" || t.effect == "NoExecute") && !tolerated(tolerations, t));
+        let tolerations = pod
+            .pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.tolerations.as_deref())
+            .unwrap_or_default();
+        let blocked = node.taints().iter().any(|t| {
+            (t.effect == "NoSchedule" || t.effect == "NoExecute") && !tolerated(tolerations, t)
+        });
         if blocked {
             return false;
         }
@@ -88,7 +112,9 @@ fn counts_node(constraints: &[Constraint], pod: &PodInfo, affinity: &RequiredNod
 fn matching(c: &Constraint, pod: &PodInfo, node: &NodeInfo) -> i64 {
     node.pods
         .iter()
-        .filter(|p| p.namespace == pod.namespace && !p.is_terminating() && c.selector.matches(&p.labels))
+        .filter(|p| {
+            p.namespace == pod.namespace && !p.is_terminating() && c.selector.matches(&p.labels)
+        })
         .count() as i64
 }
 
@@ -115,20 +141,35 @@ impl Plugin for PodTopologySpread {
 }
 
 impl PreFilter for PodTopologySpread {
-    fn pre_filter(&self, state: &mut CycleState, pod: &PodInfo, snapshot: &Snapshot<'_>) -> Result<PreFilterResult, Status> {
+    fn pre_filter(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snapshot: &Snapshot<'_>,
+    ) -> Result<PreFilterResult, Status> {
         let constraints = constraints(pod, true);
         if constraints.is_empty() {
             return Err(Status::skip());
         }
         let affinity = RequiredNodeAffinity::of(pod);
         let mut per_domain = vec![HashMap::new(); constraints.len()];
-        for node in snapshot.nodes.iter().filter(|n| counts_node(&constraints, pod, &affinity, n)) {
+        for node in snapshot
+            .nodes
+            .iter()
+            .filter(|n| counts_node(&constraints, pod, &affinity, n))
+        {
             for (i, c) in constraints.iter().enumerate() {
                 let value = node.labels.get(&c.key).cloned().unwrap_or_default();
                 *per_domain[i].entry(value).or_insert(0) += matching(c, pod, node);
             }
         }
-        state.write(self.name(), Counts { constraints, per_domain });
+        state.write(
+            self.name(),
+            Counts {
+                constraints,
+                per_domain,
+            },
+        );
         Ok(PreFilterResult::default())
     }
 }
@@ -160,12 +201,21 @@ struct Soft {
 }
 
 impl Score for PodTopologySpread {
-    fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, snapshot: &Snapshot<'_>, nodes: &[&NodeInfo]) -> Status {
+    fn pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snapshot: &Snapshot<'_>,
+        nodes: &[&NodeInfo],
+    ) -> Status {
         let constraints = constraints(pod, false);
         if constraints.is_empty() {
             return Status::skip();
         }
-        let scored: Vec<&&NodeInfo> = nodes.iter().filter(|n| constraints.iter().all(|c| n.labels.contains_key(&c.key))).collect();
+        let scored: Vec<&&NodeInfo> = nodes
+            .iter()
+            .filter(|n| constraints.iter().all(|c| n.labels.contains_key(&c.key)))
+            .collect();
         let mut domains: Vec<HashSet<&String>> = vec![HashSet::new(); constraints.len()];
         for node in &scored {
             for (i, c) in constraints.iter().enumerate() {
@@ -176,21 +226,38 @@ impl Score for PodTopologySpread {
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let size = if c.key == HOSTNAME { scored.len() } else { domains[i].len() };
+                let size = if c.key == HOSTNAME {
+                    scored.len()
+                } else {
+                    domains[i].len()
+                };
                 ((size + 2) as f64).ln()
             })
             .collect();
         let affinity = RequiredNodeAffinity::of(pod);
         let mut per_domain = vec![HashMap::new(); constraints.len()];
-        for node in snapshot.nodes.iter().filter(|n| counts_node(&constraints, pod, &affinity, n)) {
+        for node in snapshot
+            .nodes
+            .iter()
+            .filter(|n| counts_node(&constraints, pod, &affinity, n))
+        {
             for (i, c) in constraints.iter().enumerate() {
-                let Some(value) = node.labels.get(&c.key) else { continue };
+                let Some(value) = node.labels.get(&c.key) else {
+                    continue;
+                };
                 if c.key != HOSTNAME && domains[i].contains(value) {
                     *per_domain[i].entry(value.clone()).or_insert(0) += matching(c, pod, node);
                 }
             }
         }
-        state.write(SCORE_STATE, Soft { constraints, per_domain, weights });
+        state.write(
+            SCORE_STATE,
+            Soft {
+                constraints,
+                per_domain,
+                weights,
+            },
+        );
         Status::success()
     }
 
@@ -199,7 +266,11 @@ impl Score for PodTopologySpread {
         let Some(soft) = state.read::<Soft>(SCORE_STATE) else {
             return 0;
         };
-        if !soft.constraints.iter().all(|c| node.labels.contains_key(&c.key)) {
+        if !soft
+            .constraints
+            .iter()
+            .all(|c| node.labels.contains_key(&c.key))
+        {
             return -1;
         }
         let mut score = 0.0;
@@ -207,7 +278,11 @@ impl Score for PodTopologySpread {
             let count = if c.key == HOSTNAME {
                 matching(c, pod, node)
             } else {
-                node.labels.get(&c.key).and_then(|v| soft.per_domain[i].get(v)).copied().unwrap_or(0)
+                node.labels
+                    .get(&c.key)
+                    .and_then(|v| soft.per_domain[i].get(v))
+                    .copied()
+                    .unwrap_or(0)
             };
             score += count as f64 * soft.weights[i] + (c.max_skew - 1) as f64;
         }

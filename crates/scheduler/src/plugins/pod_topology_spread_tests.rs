@@ -10,7 +10,10 @@ use crate::testing::{node, pod, with_labels, with_spec};
 fn zoned_cache() -> Cache {
     let mut cache = Cache::new();
     for (name, zone) in [("a1", "a"), ("a2", "a"), ("b1", "b")] {
-        cache.upsert_node(Arc::new(with_labels(node(name, "4", "8Gi"), &[("zone", zone)])));
+        cache.upsert_node(Arc::new(with_labels(
+            node(name, "4", "8Gi"),
+            &[("zone", zone)],
+        )));
     }
     cache
 }
@@ -21,7 +24,12 @@ fn spread_pod(name: &str, when: &str, max_skew: i32) -> Pod {
         "labelSelector": {"matchLabels": {"app": "web"}},
     }]))
     .ok();
-    with_labels(with_spec(pod(name, "", ""), |s| s.topology_spread_constraints = constraints), &[("app", "web")])
+    with_labels(
+        with_spec(pod(name, "", ""), |s| {
+            s.topology_spread_constraints = constraints
+        }),
+        &[("app", "web")],
+    )
 }
 
 fn bind(cache: &mut Cache, p: Pod, node: &str) {
@@ -35,8 +43,11 @@ fn verdicts(cache: &Cache, p: &PodInfo) -> Vec<(String, Status)> {
     if let Err(s) = PodTopologySpread.pre_filter(&mut state, p, &snapshot) {
         return vec![("prefilter".to_owned(), s)];
     }
-    let mut out: Vec<(String, Status)> =
-        snapshot.nodes.iter().map(|n| (n.name.clone(), PodTopologySpread.filter(&state, p, n))).collect();
+    let mut out: Vec<(String, Status)> = snapshot
+        .nodes
+        .iter()
+        .map(|n| (n.name.clone(), PodTopologySpread.filter(&state, p, n)))
+        .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
 }
@@ -66,7 +77,11 @@ fn node_without_the_topology_label_is_unresolvable() {
     cache.upsert_node(Arc::new(node("bare", "4", "8Gi")));
     let p = PodInfo::new(Arc::new(spread_pod("w", "DoNotSchedule", 1)));
     let v = verdicts(&cache, &p);
-    let bare = v.iter().find(|(n, _)| n == "bare").map(|(_, s)| s.clone()).unwrap_or_else(Status::success);
+    let bare = v
+        .iter()
+        .find(|(n, _)| n == "bare")
+        .map(|(_, s)| s.clone())
+        .unwrap_or_else(Status::success);
     assert_eq!(bare.reasons, vec![REASON_MISSING_LABEL.to_owned()]);
 }
 
@@ -76,11 +91,18 @@ fn min_domains_beyond_the_existing_zones_counts_the_minimum_as_zero() {
     bind(&mut cache, spread_pod("w1", "DoNotSchedule", 1), "a1");
     bind(&mut cache, spread_pod("w2", "DoNotSchedule", 1), "b1");
     let mut p = spread_pod("w3", "DoNotSchedule", 1);
-    if let Some(c) = p.spec.as_mut().and_then(|s| s.topology_spread_constraints.as_mut()) {
+    if let Some(c) = p
+        .spec
+        .as_mut()
+        .and_then(|s| s.topology_spread_constraints.as_mut())
+    {
         c[0].min_domains = Some(3);
     }
     let v = verdicts(&cache, &PodInfo::new(Arc::new(p)));
-    assert!(v.iter().all(|(_, s)| !s.is_success()), "with 2 of 3 domains every placement has skew 2");
+    assert!(
+        v.iter().all(|(_, s)| !s.is_success()),
+        "with 2 of 3 domains every placement has skew 2"
+    );
 }
 
 #[test]
@@ -92,8 +114,13 @@ fn soft_constraint_scores_the_emptier_zone_higher_and_never_filters() {
     let snapshot = cache.snapshot();
     let nodes: Vec<&NodeInfo> = snapshot.nodes.iter().collect();
     let mut state = CycleState::new();
-    assert!(PodTopologySpread.pre_score(&mut state, &p, &snapshot, &nodes).is_success());
-    let mut scores: Vec<i64> = nodes.iter().map(|n| PodTopologySpread.score(&state, &p, n)).collect();
+    assert!(PodTopologySpread
+        .pre_score(&mut state, &p, &snapshot, &nodes)
+        .is_success());
+    let mut scores: Vec<i64> = nodes
+        .iter()
+        .map(|n| PodTopologySpread.score(&state, &p, n))
+        .collect();
     PodTopologySpread.normalize(&state, &mut scores);
     let b1 = nodes.iter().position(|n| n.name == "b1").unwrap_or(0);
     let a2 = nodes.iter().position(|n| n.name == "a2").unwrap_or(0);

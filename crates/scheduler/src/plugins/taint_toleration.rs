@@ -22,7 +22,11 @@ pub fn reason(taint: &Taint) -> String {
 }
 
 fn tolerations(pod: &PodInfo) -> &[Toleration] {
-    pod.pod.spec.as_ref().and_then(|s| s.tolerations.as_deref()).unwrap_or_default()
+    pod.pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.tolerations.as_deref())
+        .unwrap_or_default()
 }
 
 impl Plugin for TaintToleration {
@@ -51,7 +55,12 @@ impl Score for TaintToleration {
     fn score(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> i64 {
         let prefer: Vec<Toleration> = tolerations(pod)
             .iter()
-            .filter(|t| matches!(t.effect.as_deref(), None | Some("") | Some("PreferNoSchedule")))
+            .filter(|t| {
+                matches!(
+                    t.effect.as_deref(),
+                    None | Some("") | Some("PreferNoSchedule")
+                )
+            })
             .cloned()
             .collect();
         node.taints()
@@ -74,22 +83,42 @@ mod tests {
 
     fn tainted(name: &str, effect: &str) -> NodeInfo {
         NodeInfo::new(Arc::new(with_node_spec(node(name, "1", "1Gi"), |s| {
-            s.taints = Some(vec![Taint { key: "dedicated".to_owned(), value: Some("db".to_owned()), effect: effect.to_owned(), time_added: None }]);
+            s.taints = Some(vec![Taint {
+                key: "dedicated".to_owned(),
+                value: Some("db".to_owned()),
+                effect: effect.to_owned(),
+                time_added: None,
+            }]);
         })))
     }
 
     fn tolerating() -> PodInfo {
         PodInfo::new(Arc::new(with_spec(pod("t", "", ""), |s| {
-            s.tolerations = Some(vec![Toleration { key: Some("dedicated".to_owned()), operator: Some("Equal".to_owned()), value: Some("db".to_owned()), ..Toleration::default() }]);
+            s.tolerations = Some(vec![Toleration {
+                key: Some("dedicated".to_owned()),
+                operator: Some("Equal".to_owned()),
+                value: Some("db".to_owned()),
+                ..Toleration::default()
+            }]);
         })))
     }
 
     #[test]
     fn untolerated_no_schedule_taint_rejects_with_upstreams_message() {
         let plain = PodInfo::new(Arc::new(pod("p", "", "")));
-        let status = TaintToleration.filter(&CycleState::new(), &plain, &tainted("a", "NoSchedule"));
-        assert_eq!(status.reasons, vec!["node(s) had untolerated taint {dedicated: db}".to_owned()]);
-        assert!(TaintToleration.filter(&CycleState::new(), &tolerating(), &tainted("a", "NoExecute")).is_success());
+        let status =
+            TaintToleration.filter(&CycleState::new(), &plain, &tainted("a", "NoSchedule"));
+        assert_eq!(
+            status.reasons,
+            vec!["node(s) had untolerated taint {dedicated: db}".to_owned()]
+        );
+        assert!(TaintToleration
+            .filter(
+                &CycleState::new(),
+                &tolerating(),
+                &tainted("a", "NoExecute")
+            )
+            .is_success());
     }
 
     #[test]
@@ -99,7 +128,10 @@ mod tests {
         let clean = NodeInfo::new(Arc::new(node("b", "1", "1Gi")));
         let state = CycleState::new();
         assert!(TaintToleration.filter(&state, &plain, &soft).is_success());
-        let mut scores = [TaintToleration.score(&state, &plain, &soft), TaintToleration.score(&state, &plain, &clean)];
+        let mut scores = [
+            TaintToleration.score(&state, &plain, &soft),
+            TaintToleration.score(&state, &plain, &clean),
+        ];
         TaintToleration.normalize(&state, &mut scores);
         assert_eq!(scores, [0, 100]);
         assert_eq!(TaintToleration.score(&state, &tolerating(), &soft), 0);
