@@ -141,6 +141,7 @@ impl Algorithm {
         let nodes = snapshot.nodes;
         let all = nodes.len();
         let wanted = feasible_nodes_to_find(self.framework.percentage_of_nodes_to_score, all);
+        let filters = self.framework.active_filters(state);
         let mut feasible = Vec::with_capacity(wanted.min(all));
         let mut evaluated = 0;
         for i in 0..all {
@@ -150,7 +151,7 @@ impl Algorithm {
                 err.node_statuses.insert(node.name.clone(), narrowed_out());
                 continue;
             }
-            let status = self.framework.run_filters(state, pod, node);
+            let status = crate::framework::run_filters(&filters, state, pod, node);
             if status.is_success() {
                 feasible.push(node);
                 if feasible.len() >= wanted {

@@ -5,7 +5,7 @@
 //! Pure: time is passed in, and the runtime sleeps until [`SchedulingQueue::next_wakeup`].
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -56,6 +56,8 @@ pub struct SchedulingQueue {
     pods: HashMap<String, Entry>,
     active: BinaryHeap<(i64, Reverse<u64>, String)>,
     backoff: BinaryHeap<Reverse<(Instant, u64, String)>>,
+    /// The unschedulable pods by (since, seq), oldest first.
+    unschedulable: BTreeMap<(Instant, u64), String>,
     next_seq: u64,
     events: u64,
 }
@@ -69,6 +71,7 @@ impl SchedulingQueue {
             pods: HashMap::new(),
             active: BinaryHeap::new(),
             backoff: BinaryHeap::new(),
+            unschedulable: BTreeMap::new(),
             next_seq: 0,
             events: 0,
         }
@@ -79,7 +82,17 @@ impl SchedulingQueue {
         self.next_seq
     }
 
+    /// Drops `key` from the unschedulable index if it is there.
+    fn leave_unschedulable(&mut self, key: &str) {
+        if let Some(e) = self.pods.get(key) {
+            if let Place::Unschedulable(since) = e.place {
+                self.unschedulable.remove(&(since, e.seq));
+            }
+        }
+    }
+
     fn activate(&mut self, key: &str) {
+        self.leave_unschedulable(key);
         let seq = self.seq();
         if let Some(e) = self.pods.get_mut(key) {
             e.place = Place::Active;
@@ -90,6 +103,7 @@ impl SchedulingQueue {
     }
 
     fn to_backoff(&mut self, key: &str) {
+        self.leave_unschedulable(key);
         let seq = self.seq();
         if let Some(e) = self.pods.get_mut(key) {
             e.place = Place::Backoff;
@@ -124,6 +138,7 @@ impl SchedulingQueue {
 
     /// Forgets a pod (deleted, or bound by someone else).
     pub fn delete(&mut self, key: &str) {
+        self.leave_unschedulable(key);
         self.pods.remove(key);
     }
 
@@ -160,13 +175,11 @@ impl SchedulingQueue {
                 self.activate(&key);
             }
         }
-        let stale: Vec<String> = self
-            .pods
-            .iter()
-            .filter(|(_, e)| matches!(e.place, Place::Unschedulable(since) if now.duration_since(since) >= self.config.max_unschedulable))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for key in stale {
+        while let Some((&(since, _), key)) = self.unschedulable.first_key_value() {
+            if now.saturating_duration_since(since) < self.config.max_unschedulable {
+                break;
+            }
+            let key = key.clone();
             self.activate(&key);
         }
     }
@@ -190,13 +203,19 @@ impl SchedulingQueue {
     pub fn unschedulable(&mut self, key: &str, now: Instant) {
         let backoff = self.pods.get(key).map(|e| self.backoff_for(e.attempts));
         let events = self.events;
+        let seq = self.seq();
         let Some(e) = self.pods.get_mut(key) else {
             return;
         };
         e.backoff_until = now + backoff.unwrap_or_default();
         match e.place {
             Place::InFlight { events_seen } if events_seen != events => self.to_backoff(key),
-            _ => e.place = Place::Unschedulable(now),
+            Place::Unschedulable(_) => {}
+            _ => {
+                e.place = Place::Unschedulable(now);
+                e.seq = seq;
+                self.unschedulable.insert((now, seq), key.to_owned());
+            }
         }
     }
 
@@ -225,12 +244,7 @@ impl SchedulingQueue {
     /// pod is retried, after its backoff.
     pub fn cluster_changed(&mut self, now: Instant) {
         self.events += 1;
-        let waiting: Vec<String> = self
-            .pods
-            .iter()
-            .filter(|(_, e)| matches!(e.place, Place::Unschedulable(_)))
-            .map(|(k, _)| k.clone())
-            .collect();
+        let waiting: Vec<String> = self.unschedulable.values().cloned().collect();
         for key in waiting {
             self.requeue_after_event(&key, now);
         }
@@ -240,10 +254,10 @@ impl SchedulingQueue {
     /// pod's time running out).
     pub fn next_wakeup(&self) -> Option<Instant> {
         let backoff = self.backoff.peek().map(|Reverse((at, _, _))| *at);
-        let unschedulable = self.pods.values().filter_map(|e| match e.place {
-            Place::Unschedulable(since) => Some(since + self.config.max_unschedulable),
-            _ => None,
-        });
+        let unschedulable = self
+            .unschedulable
+            .first_key_value()
+            .map(|((since, _), _)| *since + self.config.max_unschedulable);
         backoff.into_iter().chain(unschedulable).min()
     }
 

@@ -143,23 +143,41 @@ pub struct Framework {
 }
 
 impl Framework {
-    /// Runs every Filter against `node`, stopping at the first rejection.
-    pub fn run_filters(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
-        for plugin in &self.filter {
-            if state.skips_filter(plugin.name()) {
-                continue;
-            }
-            let status = plugin.filter(state, pod, node);
-            if !status.is_success() {
-                return Status {
-                    plugin: plugin.name(),
-                    ..status
-                };
-            }
-        }
-        Status::success()
+    /// The Filter plugins that run this cycle (those whose PreFilter did not skip).
+    pub fn active_filters(&self, state: &CycleState) -> Vec<Arc<dyn Filter>> {
+        self.filter
+            .iter()
+            .filter(|p| !state.skips_filter(p.name()))
+            .cloned()
+            .collect()
     }
 
+    /// Runs every Filter against `node`, stopping at the first rejection.
+    pub fn run_filters(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
+        run_filters(&self.active_filters(state), state, pod, node)
+    }
+}
+
+/// Runs `filters` against `node`, stopping at the first rejection.
+pub fn run_filters(
+    filters: &[Arc<dyn Filter>],
+    state: &CycleState,
+    pod: &PodInfo,
+    node: &NodeInfo,
+) -> Status {
+    for plugin in filters {
+        let status = plugin.filter(state, pod, node);
+        if !status.is_success() {
+            return Status {
+                plugin: plugin.name(),
+                ..status
+            };
+        }
+    }
+    Status::success()
+}
+
+impl Framework {
     /// Runs every PreFilter: the nodes worth filtering, or the status that rejects the pod.
     ///
     /// # Errors

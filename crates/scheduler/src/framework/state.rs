@@ -1,15 +1,14 @@
 //! State plugins keep for one scheduling cycle (what PreFilter computed for Filter, what
-//! PreScore computed for Score), keyed by plugin.
+//! PreScore computed for Score), keyed by plugin. A handful of entries at most, so a short
+//! list beats hashing on the per-node hot path.
 
 use std::any::Any;
-use std::collections::{HashMap, HashSet};
 
 /// Per-cycle plugin state.
 #[derive(Default)]
 pub struct CycleState {
-    data: HashMap<&'static str, Box<dyn Any + Send + Sync>>,
-    skipped_filters: HashSet<&'static str>,
-    skipped_scores: HashSet<&'static str>,
+    data: Vec<(&'static str, Box<dyn Any + Send + Sync>)>,
+    skipped_filters: Vec<&'static str>,
 }
 
 impl CycleState {
@@ -20,36 +19,25 @@ impl CycleState {
 
     /// Stores `value` under `key`.
     pub fn write<T: Any + Send + Sync>(&mut self, key: &'static str, value: T) {
-        self.data.insert(key, Box::new(value));
+        self.data.retain(|(k, _)| *k != key);
+        self.data.push((key, Box::new(value)));
     }
 
     /// The value under `key`, if it has type `T`.
     pub fn read<T: Any + Send + Sync>(&self, key: &'static str) -> Option<&T> {
-        self.data.get(key).and_then(|v| v.downcast_ref())
-    }
-
-    /// The value under `key` for changing, if it has type `T`.
-    pub fn read_mut<T: Any + Send + Sync>(&mut self, key: &'static str) -> Option<&mut T> {
-        self.data.get_mut(key).and_then(|v| v.downcast_mut())
+        self.data
+            .iter()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, v)| v.downcast_ref())
     }
 
     /// Marks `plugin`'s Filter as skipped this cycle.
     pub fn skip_filter(&mut self, plugin: &'static str) {
-        self.skipped_filters.insert(plugin);
+        self.skipped_filters.push(plugin);
     }
 
     /// Whether `plugin`'s Filter is skipped this cycle.
     pub fn skips_filter(&self, plugin: &'static str) -> bool {
-        self.skipped_filters.contains(plugin)
-    }
-
-    /// Marks `plugin`'s Score as skipped this cycle.
-    pub fn skip_score(&mut self, plugin: &'static str) {
-        self.skipped_scores.insert(plugin);
-    }
-
-    /// Whether `plugin`'s Score is skipped this cycle.
-    pub fn skips_score(&self, plugin: &'static str) -> bool {
-        self.skipped_scores.contains(plugin)
+        self.skipped_filters.contains(&plugin)
     }
 }

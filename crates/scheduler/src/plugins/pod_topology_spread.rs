@@ -3,7 +3,7 @@
 //! domain's matching pods (plus this one) minus the least-loaded domain's — would pass
 //! `maxSkew`; soft ones (`ScheduleAnyway`) score nodes in emptier domains higher.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use k8s_openapi::api::core::v1::TopologySpreadConstraint;
 
@@ -118,6 +118,16 @@ fn matching(c: &Constraint, pod: &PodInfo, node: &NodeInfo) -> i64 {
         .count() as i64
 }
 
+/// Adds `n` to the count of `domain`, allocating its key only the first time.
+fn count(counts: &mut HashMap<String, i64>, domain: &str, n: i64) {
+    match counts.get_mut(domain) {
+        Some(c) => *c += n,
+        None => {
+            counts.insert(domain.to_owned(), n);
+        }
+    }
+}
+
 /// What PreFilter computed: matching pods per domain for each hard constraint.
 struct Counts {
     constraints: Vec<Constraint>,
@@ -159,8 +169,9 @@ impl PreFilter for PodTopologySpread {
             .filter(|n| counts_node(&constraints, pod, &affinity, n))
         {
             for (i, c) in constraints.iter().enumerate() {
-                let value = node.labels.get(&c.key).cloned().unwrap_or_default();
-                *per_domain[i].entry(value).or_insert(0) += matching(c, pod, node);
+                if let Some(value) = node.labels.get(&c.key) {
+                    count(&mut per_domain[i], value, matching(c, pod, node));
+                }
             }
         }
         state.write(
@@ -216,10 +227,15 @@ impl Score for PodTopologySpread {
             .iter()
             .filter(|n| constraints.iter().all(|c| n.labels.contains_key(&c.key)))
             .collect();
-        let mut domains: Vec<HashSet<&String>> = vec![HashSet::new(); constraints.len()];
+        // Few domains per key (zones, regions) in practice: a list beats hashing here.
+        let mut domains: Vec<Vec<&str>> = vec![Vec::new(); constraints.len()];
         for node in &scored {
             for (i, c) in constraints.iter().enumerate() {
-                domains[i].extend(node.labels.get(&c.key));
+                if let Some(v) = node.labels.get(&c.key) {
+                    if c.key != HOSTNAME && !domains[i].contains(&v.as_str()) {
+                        domains[i].push(v);
+                    }
+                }
             }
         }
         let weights = constraints
@@ -245,8 +261,8 @@ impl Score for PodTopologySpread {
                 let Some(value) = node.labels.get(&c.key) else {
                     continue;
                 };
-                if c.key != HOSTNAME && domains[i].contains(value) {
-                    *per_domain[i].entry(value.clone()).or_insert(0) += matching(c, pod, node);
+                if c.key != HOSTNAME && domains[i].contains(&value.as_str()) {
+                    count(&mut per_domain[i], value, matching(c, pod, node));
                 }
             }
         }
