@@ -257,3 +257,21 @@ fn pods_of_other_schedulers_are_left_alone_and_binding_subresource_binds() {
     ]);
     assert_eq!(scheduled, "True");
 }
+
+#[test]
+fn scheduler_holds_its_lease_in_kube_system() {
+    let cluster = Cluster::start();
+    let held = eventually(Duration::from_secs(10), || {
+        let out = cluster.kubectl(&[
+            "-n",
+            "kube-system",
+            "get",
+            "lease",
+            "kube-scheduler",
+            "-o",
+            "jsonpath={.spec.holderIdentity}",
+        ]);
+        out.status.success() && !out.stdout.is_empty()
+    });
+    assert!(held, "no kube-scheduler lease; log:\n{}", cluster.log());
+}

@@ -93,12 +93,12 @@ impl Algorithm {
         &mut self,
         pod: &PodInfo,
         snapshot: &Snapshot<'_>,
-    ) -> Result<Placement, FitError> {
+    ) -> Result<Placement, Box<FitError>> {
         let all = snapshot.nodes.len();
-        let mut err = FitError {
+        let mut err = Box::new(FitError {
             num_all_nodes: all,
             ..FitError::default()
-        };
+        });
         if all == 0 {
             return Err(err);
         }
@@ -200,7 +200,7 @@ impl Algorithm {
                 ties = 1;
             } else if *s == scores[best] {
                 ties += 1;
-                if self.rng.next_u64() % ties == 0 {
+                if self.rng.next_u64().is_multiple_of(ties) {
                     best = i;
                 }
             }

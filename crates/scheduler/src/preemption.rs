@@ -68,7 +68,7 @@ fn victims_on(
         nodes[at] = original;
         return None;
     }
-    lower.sort_by(|a, b| b.priority.cmp(&a.priority));
+    lower.sort_by_key(|p| std::cmp::Reverse(p.priority));
     let mut victims = Vec::new();
     for p in lower {
         nodes[at].add_pod(Arc::clone(&p));

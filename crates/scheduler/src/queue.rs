@@ -102,7 +102,7 @@ impl SchedulingQueue {
         }
     }
 
-    fn to_backoff(&mut self, key: &str) {
+    fn send_to_backoff(&mut self, key: &str) {
         self.leave_unschedulable(key);
         let seq = self.seq();
         if let Some(e) = self.pods.get_mut(key) {
@@ -209,7 +209,7 @@ impl SchedulingQueue {
         };
         e.backoff_until = now + backoff.unwrap_or_default();
         match e.place {
-            Place::InFlight { events_seen } if events_seen != events => self.to_backoff(key),
+            Place::InFlight { events_seen } if events_seen != events => self.send_to_backoff(key),
             Place::Unschedulable(_) => {}
             _ => {
                 e.place = Place::Unschedulable(now);
@@ -228,13 +228,13 @@ impl SchedulingQueue {
             .unwrap_or_default();
         if let Some(e) = self.pods.get_mut(key) {
             e.backoff_until = now + backoff;
-            self.to_backoff(key);
+            self.send_to_backoff(key);
         }
     }
 
     fn requeue_after_event(&mut self, key: &str, now: Instant) {
         match self.pods.get(key) {
-            Some(e) if e.backoff_until > now => self.to_backoff(key),
+            Some(e) if e.backoff_until > now => self.send_to_backoff(key),
             Some(_) => self.activate(key),
             None => {}
         }

@@ -120,9 +120,9 @@ impl Filter for InterPodAffinity {
             return Status::success();
         };
         for (term, found) in pod.required_affinity.iter().zip(&counts.affinity) {
-            if !pair(term, node)
+            if pair(term, node)
                 .and_then(|p| found.get(&p))
-                .is_some_and(|n| *n > 0)
+                .is_none_or(|n| *n <= 0)
             {
                 return Status::unresolvable(self.name(), REASON_AFFINITY);
             }
