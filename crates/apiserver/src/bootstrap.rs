@@ -89,3 +89,35 @@ pub async fn ensure_kubernetes_service(
     }
     Ok(())
 }
+
+/// Creates k3s's `local-path` StorageClass (the default class, provisioned by the built-in
+/// `rancher.io/local-path` provisioner once a pod's node is chosen) unless it exists.
+///
+/// # Errors
+/// Store failures.
+pub async fn ensure_local_path_storage_class(state: &Arc<ApiState>) -> Result<(), ApiError> {
+    let index = state.registry.index();
+    let Some(classes) = index.get("storage.k8s.io", "v1", "storageclasses") else {
+        return Ok(());
+    };
+    let key = classes.key("", "local-path");
+    if state.objects.get(&key).await?.is_some() {
+        return Ok(());
+    }
+    let class = json!({
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {
+            "name": "local-path",
+            "uid": uuid::Uuid::new_v4().to_string(),
+            "creationTimestamp": meta::now_rfc3339(),
+            "annotations": {crate::admission::default_storage_class::IS_DEFAULT_CLASS: "true"},
+        },
+        "provisioner": "rancher.io/local-path",
+        "reclaimPolicy": "Delete",
+        "volumeBindingMode": "WaitForFirstConsumer",
+    });
+    // Losing a race with another server creating it is fine.
+    state.objects.create(&key, &class).await?;
+    Ok(())
+}

@@ -111,6 +111,13 @@ pub fn resource_list(index: &Index, group: &str, version: &str) -> Option<Value>
                 "kind": "Binding", "verbs": ["create"],
             }));
         }
+        if rt.subresources.eviction {
+            // kubectl drain looks for this entry (group and version set) to use evictions.
+            resources.push(json!({
+                "name": format!("{}/eviction", rt.plural), "singularName": "", "namespaced": rt.namespaced,
+                "group": "policy", "version": "v1", "kind": "Eviction", "verbs": ["create"],
+            }));
+        }
     }
     if resources.is_empty() {
         return None;
@@ -145,6 +152,13 @@ fn aggregated_resource(rt: &ResourceType) -> Value {
         subresources.push(json!({
             "subresource": "binding",
             "responseKind": {"group": "", "version": "v1", "kind": "Binding"},
+            "verbs": ["create"],
+        }));
+    }
+    if rt.subresources.eviction {
+        subresources.push(json!({
+            "subresource": "eviction",
+            "responseKind": {"group": "policy", "version": "v1", "kind": "Eviction"},
             "verbs": ["create"],
         }));
     }

@@ -173,6 +173,17 @@ pub enum ApiError {
     /// 410: a continue token refers to a compacted revision.
     #[error("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.")]
     ContinueExpired,
+    /// 429: the request would go over a limit now; the client should try again later (an
+    /// eviction that a PodDisruptionBudget does not allow yet).
+    #[error("{message}")]
+    TooManyRequests {
+        /// What limit was hit.
+        message: String,
+        /// The seconds the client should wait (`Retry-After`); 0 for no suggestion.
+        retry_after: u32,
+        /// Why, as `StatusCause`s (`DisruptionBudget`).
+        causes: Vec<Cause>,
+    },
     /// 504: the storage did not answer in time.
     #[error("Timeout: {0}")]
     Timeout(String),
@@ -188,6 +199,12 @@ pub enum ApiError {
         #[source]
         source: serde_json::Error,
     },
+    /// 400: the object sent cannot be converted to the version it is stored in.
+    #[error("{0}")]
+    ConvertRequest(#[source] crate::conversion::ConversionError),
+    /// 500: a stored object cannot be converted to the version requested.
+    #[error("{0}")]
+    ConvertStored(#[source] crate::conversion::ConversionError),
 }
 
 fn group_suffix(group: &str) -> String {
@@ -243,16 +260,17 @@ impl ApiError {
             | ApiError::Conflict { .. }
             | ApiError::ApplyConflict { .. } => StatusCode::CONFLICT,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest(_) | ApiError::ConvertRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Gone { .. } | ApiError::ContinueExpired => StatusCode::GONE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Store(StoreError::Compacted { .. }) => StatusCode::GONE,
-            ApiError::Store(_) | ApiError::CorruptObject { .. } => {
+            ApiError::Store(_) | ApiError::CorruptObject { .. } | ApiError::ConvertStored(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         }
@@ -265,16 +283,19 @@ impl ApiError {
             ApiError::AlreadyExists { .. } => "AlreadyExists",
             ApiError::Conflict { .. } | ApiError::ApplyConflict { .. } => "Conflict",
             ApiError::Invalid { .. } => "Invalid",
-            ApiError::BadRequest(_) => "BadRequest",
+            ApiError::BadRequest(_) | ApiError::ConvertRequest(_) => "BadRequest",
             ApiError::Unauthorized => "Unauthorized",
             ApiError::Forbidden(_) => "Forbidden",
             ApiError::MethodNotAllowed => "MethodNotAllowed",
             ApiError::NotAcceptable => "NotAcceptable",
             ApiError::UnsupportedMediaType => "UnsupportedMediaType",
             ApiError::Gone { .. } | ApiError::ContinueExpired => "Expired",
+            ApiError::TooManyRequests { .. } => "TooManyRequests",
             ApiError::Timeout(_) => "Timeout",
             ApiError::Store(StoreError::Compacted { .. }) => "Expired",
-            ApiError::Store(_) | ApiError::CorruptObject { .. } => "InternalError",
+            ApiError::Store(_) | ApiError::CorruptObject { .. } | ApiError::ConvertStored(_) => {
+                "InternalError"
+            }
         }
     }
 
@@ -327,6 +348,21 @@ impl ApiError {
                     "reason": c.reason, "message": c.message, "field": c.field,
                 })).collect::<Vec<_>>(),
             })),
+            ApiError::TooManyRequests {
+                retry_after,
+                causes,
+                ..
+            } => {
+                let mut details = json!({
+                    "causes": causes.iter().map(|c| json!({
+                        "reason": c.reason, "message": c.message,
+                    })).collect::<Vec<_>>(),
+                });
+                if *retry_after > 0 {
+                    details["retryAfterSeconds"] = json!(retry_after);
+                }
+                Some(details)
+            }
             _ => None,
         }
     }
@@ -346,12 +382,21 @@ impl IntoResponse for ApiError {
             tracing::error!(error = ?self, "request failed");
         }
         let body = self.to_status().to_string();
-        (
+        let mut response = (
             self.code(),
             [(http::header::CONTENT_TYPE, "application/json")],
             body,
         )
-            .into_response()
+            .into_response();
+        if let ApiError::TooManyRequests { retry_after, .. } = &self {
+            if *retry_after > 0 {
+                response.headers_mut().insert(
+                    http::header::RETRY_AFTER,
+                    http::HeaderValue::from(*retry_after),
+                );
+            }
+        }
+        response
     }
 }
 

@@ -5,11 +5,13 @@
 //! [`strategy`], and reads or writes it through [`storage`] over the cluster store. Watches fan out
 //! from one [`watch_cache`]. Discovery and Table output are generated from the same registry.
 
+pub mod admission;
 pub mod allocators;
 pub mod auth;
 pub mod bootstrap;
 pub mod compactor;
 pub mod compression;
+pub mod conversion;
 pub mod crd;
 pub mod discovery;
 pub mod error;
@@ -20,6 +22,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod patch;
 pub mod protobuf;
+pub mod raw;
 pub mod registry;
 pub mod selectors;
 pub mod server;
@@ -84,23 +87,35 @@ impl ApiServer {
         authenticator: auth::Authenticator,
         shutdown: CancellationToken,
     ) -> Result<(Self, tokio::task::JoinHandle<()>), ApiError> {
-        // Start the cache from the oldest history the store still holds (bounded by the window),
-        // so a watch resumed after a restart continues without a gap.
-        let (current, compacted) = store.revisions().await?;
-        let start = compacted.max(current - WATCH_WINDOW as i64).max(0);
-        let watch_cache = Arc::new(WatchCache::new(start, WATCH_WINDOW));
+        // The cache starts from the oldest history the store still holds (bounded by the
+        // window), so a watch resumed after a restart continues without a gap.
+        let watch_cache = Arc::new(WatchCache::load(&store, WATCH_WINDOW).await?);
         let cache_task = tokio::spawn(watch_cache.clone().run(store.clone(), shutdown.clone()));
         let services = Arc::new(allocators::ServiceAllocator::new(
             store.clone(),
             config.service_cidr,
             config.node_ports,
         ));
+        let registry = Arc::new(Registry::with_builtins());
+        let objects = Objects::new(store);
+        let mut hooks: Vec<(&'static str, &'static str, Arc<dyn allocators::WriteHook>)> =
+            vec![("", "Service", services)];
+        if let Some(classes) = registry
+            .index()
+            .get("storage.k8s.io", "v1", "storageclasses")
+        {
+            let default_class = admission::default_storage_class::DefaultStorageClass::new(
+                objects.clone(),
+                classes.prefix(None),
+            );
+            hooks.push(("", "PersistentVolumeClaim", Arc::new(default_class)));
+        }
         let state = Arc::new(ApiState {
-            registry: Arc::new(Registry::with_builtins()),
-            objects: Objects::new(store),
+            registry,
+            objects,
             watch_cache,
             shutdown: shutdown.clone(),
-            hooks: vec![("", "Service", services)],
+            hooks,
         });
         let crd_task = crd::start(state.clone(), shutdown).await?;
         let cache_task = tokio::spawn(async move {
@@ -145,6 +160,19 @@ impl ApiServer {
                 auth::authenticate,
             ))
     }
+}
+
+/// The public route node agents fetch the cluster CA bundle from before they trust the server
+/// (k3s's `/cacerts`): merged next to [`ApiServer::router`], outside authentication. Joining
+/// agents check what it returns against the CA hash pinned in their join token.
+pub fn ca_certs_router(ca_pem: String) -> Router {
+    Router::new().route(
+        "/cacerts",
+        get(move || {
+            let body = ca_pem.clone();
+            async move { ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body) }
+        }),
+    )
 }
 
 async fn version() -> Json<serde_json::Value> {

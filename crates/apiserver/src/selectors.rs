@@ -229,6 +229,19 @@ fn kind_fields(group: &str, kind: &str) -> &'static [&'static str] {
             "source",
             "type",
         ],
+        ("events.k8s.io", "Event") => &[
+            "regarding.kind",
+            "regarding.namespace",
+            "regarding.name",
+            "regarding.uid",
+            "regarding.apiVersion",
+            "regarding.resourceVersion",
+            "regarding.fieldPath",
+            "reportingController",
+            "reason",
+            "source",
+            "type",
+        ],
         ("", "Secret") => &["type"],
         ("", "Node") => &["spec.unschedulable"],
         ("", "Namespace") => &["status.phase"],
@@ -269,6 +282,18 @@ impl FieldSelector {
             terms.push((field.to_owned(), equal, value.trim().to_owned()));
         }
         Ok(Self { terms })
+    }
+
+    /// The same selector over other field names: each field becomes `rename(field)` (a
+    /// version's field labels as the stored version names them).
+    pub fn renamed(mut self, rename: impl Fn(&str) -> &str) -> Self {
+        for (field, _, _) in &mut self.terms {
+            let renamed = rename(field);
+            if renamed != field {
+                *field = renamed.to_owned();
+            }
+        }
+        self
     }
 
     /// Whether it has no terms.

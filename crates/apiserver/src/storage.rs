@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use crate::error::ApiError;
 use crate::meta;
+use crate::raw::RawObject;
 
 /// One stored object with its store revision.
 #[derive(Debug, Clone)]
@@ -22,8 +23,8 @@ pub struct Stored {
 /// A page of a list.
 #[derive(Debug, Clone, Default)]
 pub struct Page {
-    /// The objects, in key order.
-    pub items: Vec<Value>,
+    /// The objects, in key order, as stored.
+    pub items: Vec<RawObject>,
     /// The revision the list was read at.
     pub revision: i64,
     /// The continue token, when more remain.
@@ -31,6 +32,19 @@ pub struct Page {
     /// How many remain after this page (only when no filter was applied).
     pub remaining: Option<i64>,
 }
+
+impl Page {
+    /// The items decoded, their resourceVersions set; `prefix` names them in errors.
+    ///
+    /// # Errors
+    /// [`ApiError::CorruptObject`] when an item is not JSON.
+    pub fn decoded(&self, prefix: &str) -> Result<Vec<Value>, ApiError> {
+        self.items.iter().map(|raw| raw.decode(prefix)).collect()
+    }
+}
+
+/// Which objects a list keeps, by key and stored object (a selector decodes what it needs).
+pub type Keep<'a> = &'a (dyn Fn(&str, &RawObject) -> Result<bool, ApiError> + Sync);
 
 /// Which revision a list reads at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,9 +82,22 @@ fn decode_kv(kv: &KeyValue) -> Result<Stored, ApiError> {
 
 /// Encodes an object for storage, without its resourceVersion (the store's revision is the truth).
 pub fn encode(obj: &Value) -> Bytes {
-    let mut copy = obj.clone();
-    meta::remove_meta(&mut copy, "resourceVersion");
-    Bytes::from(serde_json::to_vec(&copy).unwrap_or_default())
+    let plain = obj
+        .get("metadata")
+        .and_then(Value::as_object)
+        .is_some_and(|m| !m.contains_key("resourceVersion"));
+    let mut bytes = if plain {
+        serde_json::to_vec(obj)
+    } else {
+        let mut copy = obj.clone();
+        meta::remove_meta(&mut copy, "resourceVersion");
+        serde_json::to_vec(&copy)
+    }
+    .unwrap_or_default();
+    // The store, the watch cache and its window share these bytes for as long as the version
+    // lives: drop the serializer's spare capacity.
+    bytes.shrink_to_fit();
+    Bytes::from(bytes)
 }
 
 /// The object layer of the API server.
@@ -99,17 +126,31 @@ impl Objects {
         resp.kvs.first().map(decode_kv).transpose()
     }
 
-    /// Creates an object; `Ok(None)` when the key exists.
+    /// Reads one object as stored.
     ///
     /// # Errors
     /// Store failures.
-    pub async fn create(&self, key: &str, obj: &Value) -> Result<Option<Stored>, ApiError> {
+    pub async fn get_raw(&self, key: &str) -> Result<Option<RawObject>, ApiError> {
+        let resp = self.store.range(RangeRequest::key(key)).await?;
+        Ok(resp
+            .kvs
+            .into_iter()
+            .next()
+            .map(|kv| RawObject::new(kv.value, kv.mod_revision)))
+    }
+
+    /// Creates an object; returns it as stored, `Ok(None)` when the key exists.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn create(&self, key: &str, obj: &Value) -> Result<Option<RawObject>, ApiError> {
+        let value = encode(obj);
         match self
             .store
-            .put(key, encode(obj), Precondition::Absent)
+            .put(key, value.clone(), Precondition::Absent)
             .await?
         {
-            WriteOutcome::Applied { revision, .. } => Ok(Some(stamped(obj, revision))),
+            WriteOutcome::Applied { revision, .. } => Ok(Some(RawObject::new(value, revision))),
             WriteOutcome::Failed { .. } => Ok(None),
         }
     }
@@ -154,14 +195,15 @@ impl Objects {
     /// after a continue token.
     ///
     /// # Errors
-    /// 410 for a compacted revision or an expired continue token, 400 for a malformed token.
+    /// 410 for a compacted revision or an expired continue token, 400 for a malformed token,
+    /// and what `keep` returns.
     pub async fn list(
         &self,
         prefix: &str,
         limit: usize,
         continue_token: Option<&str>,
         read_at: ReadAt,
-        keep: &(dyn Fn(&Value) -> bool + Sync),
+        keep: Keep<'_>,
     ) -> Result<Page, ApiError> {
         let end = rudder_store::prefix_end(prefix);
         let (mut start, mut revision) = match continue_token {
@@ -177,7 +219,7 @@ impl Objects {
                 },
             ),
         };
-        let mut items: Vec<(String, Value)> = Vec::new();
+        let mut items: Vec<(String, RawObject)> = Vec::new();
         let mut filtered = false;
         loop {
             let request = RangeRequest {
@@ -201,35 +243,26 @@ impl Objects {
                 other => ApiError::Store(other),
             })?;
             revision = resp.revision;
-            for kv in &resp.kvs {
-                let obj = decode_kv(kv)?.object;
-                if keep(&obj) {
-                    items.push((kv.key.clone(), obj));
+            let (fetched, more, count) = (resp.kvs.len(), resp.more, resp.count);
+            let last = resp.kvs.last().map(|kv| kv.key.clone());
+            for kv in resp.kvs {
+                let object = RawObject::new(kv.value, kv.mod_revision);
+                if keep(&kv.key, &object)? {
+                    items.push((kv.key, object));
                 } else {
                     filtered = true;
                 }
             }
-            let cut = limit > 0 && (items.len() > limit || (items.len() == limit && resp.more));
+            let cut = limit > 0 && (items.len() > limit || (items.len() == limit && more));
             if cut {
-                items.truncate(limit);
-                let remaining = (!filtered).then(|| (resp.count - resp.kvs.len()) as i64);
-                let last_key = items.last().map(|(k, _)| k.as_str()).unwrap_or_default();
-                let after = last_key.strip_prefix(prefix).unwrap_or(last_key);
-                let continue_token = Some(make_continue(revision, &format!("{after}\0")));
-                let items = items.into_iter().map(|(_, o)| o).collect();
-                return Ok(Page {
-                    items,
-                    revision,
-                    continue_token,
-                    remaining,
-                });
+                let remaining = (!filtered).then(|| (count - fetched) as i64);
+                return Ok(cut_page(prefix, revision, limit, items, remaining));
             }
-            match resp.kvs.last() {
-                Some(last) if resp.more => start = format!("{}\0", last.key),
+            match last {
+                Some(last) if more => start = format!("{last}\0"),
                 _ => {
-                    let items = items.into_iter().map(|(_, o)| o).collect();
                     return Ok(Page {
-                        items,
+                        items: items.into_iter().map(|(_, o)| o).collect(),
                         revision,
                         continue_token: None,
                         remaining: None,
@@ -238,6 +271,61 @@ impl Objects {
             }
         }
     }
+}
+
+/// The first `limit` of `items` (which holds more, or exactly `limit` with more to come), with
+/// the continue token after the last one.
+fn cut_page<K: AsRef<str>>(
+    prefix: &str,
+    revision: i64,
+    limit: usize,
+    mut items: Vec<(K, RawObject)>,
+    remaining: Option<i64>,
+) -> Page {
+    items.truncate(limit);
+    let last_key = items.last().map(|(k, _)| k.as_ref()).unwrap_or_default();
+    let after = last_key.strip_prefix(prefix).unwrap_or(last_key);
+    let continue_token = Some(make_continue(revision, &format!("{after}\0")));
+    Page {
+        items: items.into_iter().map(|(_, o)| o).collect(),
+        revision,
+        continue_token,
+        remaining,
+    }
+}
+
+/// A page of at most `limit` (0: all) of the `candidates` under `prefix` that pass `keep`, read
+/// at `revision`; its continue token leads to the rest in the store.
+///
+/// # Errors
+/// What `keep` returns.
+pub(crate) fn paginate<K: AsRef<str>>(
+    prefix: &str,
+    revision: i64,
+    limit: usize,
+    candidates: Vec<(K, RawObject)>,
+    keep: Keep<'_>,
+) -> Result<Page, ApiError> {
+    let total = candidates.len();
+    let mut seen = 0;
+    let mut items = Vec::with_capacity(if limit == 0 { total } else { limit + 1 });
+    for (key, object) in candidates {
+        seen += 1;
+        if keep(key.as_ref(), &object)? {
+            items.push((key, object));
+            if limit > 0 && items.len() == limit && seen < total {
+                let unfiltered = seen == items.len();
+                let remaining = unfiltered.then(|| (total - seen) as i64);
+                return Ok(cut_page(prefix, revision, limit, items, remaining));
+            }
+        }
+    }
+    Ok(Page {
+        items: items.into_iter().map(|(_, o)| o).collect(),
+        revision,
+        continue_token: None,
+        remaining: None,
+    })
 }
 
 fn stamped(obj: &Value, revision: i64) -> Stored {

@@ -1,34 +1,45 @@
 //! The watch cache: one store watch on the whole registry, fanned out to every client watch,
-//! with a window of recent events so that watches can resume from a resourceVersion.
+//! with a window of recent events so that watches can resume from a resourceVersion, and the
+//! current state of every object so that lists are served without reading the store.
+//!
+//! Objects stay in the stored JSON bytes ([`RawObject`]), shared with the store's own copy
+//! (a `Bytes` is reference-counted): the state, the window and the store hold one allocation
+//! per object version. Decoding happens only where a reader needs a value (selectors, Table
+//! output, conversion).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
+use std::ops::Bound;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use futures::StreamExt;
-use rudder_store::{EventKind, Store};
-use serde_json::Value;
-use tokio::sync::broadcast;
+use rudder_store::{EventKind, RangeRequest, Revision, Store, StoreError};
+use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::ApiError;
-use crate::storage::decode;
+use crate::raw::RawObject;
+use crate::storage::{paginate, Keep, Page};
 
 /// The whole key space the cache follows.
 const REGISTRY_PREFIX: &str = "/registry/";
 
-/// One decoded change.
+/// How long a list waits for the cache to catch up with the store before reading the store.
+const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// One change.
 #[derive(Debug)]
 pub struct CachedEvent {
     /// The store revision of the change.
     pub revision: i64,
     /// The store key.
-    pub key: String,
+    pub key: Arc<str>,
     /// Put or delete.
     pub kind: EventKind,
-    /// The object after the change (for a delete: its last state, stamped with the delete's revision).
-    pub object: Arc<Value>,
+    /// The object after the change (for a delete: its last state, with the delete's revision).
+    pub object: RawObject,
     /// The object before the change, if it existed.
-    pub prev: Option<Arc<Value>>,
+    pub prev: Option<RawObject>,
 }
 
 /// What the cache sends live: an event, or "the history broke, end every watch".
@@ -46,12 +57,16 @@ struct Window {
     complete_after: i64,
     /// The newest revision seen.
     current: i64,
+    /// Every live key's object at `current`.
+    state: BTreeMap<Arc<str>, RawObject>,
 }
 
-/// The fan-out point for watches.
+/// The fan-out point for watches, and the source of lists.
 pub struct WatchCache {
     window: Mutex<Window>,
     live: broadcast::Sender<Live>,
+    /// The newest revision applied, for lists waiting to be consistent.
+    applied: watch::Sender<i64>,
     capacity: usize,
 }
 
@@ -64,18 +79,33 @@ pub struct Subscription {
 }
 
 impl WatchCache {
-    /// An empty cache that has seen everything up to `revision`, keeping `capacity` events.
-    pub fn new(revision: i64, capacity: usize) -> Self {
+    /// A cache over `store` keeping `capacity` events, holding the state at the oldest
+    /// revision the window can cover (so a watch resumed after a restart continues without a
+    /// gap); [`WatchCache::run`] then replays the history after it.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    pub async fn load(store: &Arc<dyn Store>, capacity: usize) -> Result<Self, ApiError> {
+        let (current, compacted) = store.revisions().await?;
+        let start = compacted.max(current - capacity as i64).max(0);
+        let (state, revision) = match read_state(store, Some(start)).await {
+            Ok(loaded) => loaded,
+            // Compacted meanwhile: start from the newest state, without history.
+            Err(StoreError::Compacted { .. }) => read_state(store, None).await?,
+            Err(e) => return Err(e.into()),
+        };
         let (live, _) = broadcast::channel(4096);
-        Self {
+        Ok(Self {
             window: Mutex::new(Window {
                 events: VecDeque::new(),
                 complete_after: revision,
                 current: revision,
+                state,
             }),
             live,
+            applied: watch::Sender::new(revision),
             capacity,
-        }
+        })
     }
 
     /// Follows the store from the cache's current revision until cancelled, restarting the
@@ -102,14 +132,8 @@ impl WatchCache {
                     n = stream.next() => n,
                 };
                 match next {
-                    Some(Ok(batch)) => {
-                        for event in batch {
-                            if let Some(cached) = to_cached(event) {
-                                self.push(Arc::new(cached));
-                            }
-                        }
-                    }
-                    Some(Err(rudder_store::StoreError::WatcherLagged { .. })) => {
+                    Some(Ok(batch)) => self.push(batch),
+                    Some(Err(StoreError::WatcherLagged { .. })) => {
                         // Every event before the lag was delivered: resume right after them.
                         break;
                     }
@@ -137,33 +161,49 @@ impl WatchCache {
     }
 
     async fn reset(&self, store: &Arc<dyn Store>) {
-        let current = match store.revisions().await {
-            Ok((current, _)) => current,
+        let (state, revision) = match read_state(store, None).await {
+            Ok(loaded) => loaded,
             Err(_) => {
-                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                tokio::time::sleep(Duration::from_millis(200)).await;
                 return;
             }
         };
         self.with_window(|w| {
             w.events.clear();
-            w.complete_after = current;
-            w.current = current;
+            w.complete_after = revision;
+            w.current = revision;
+            w.state = state;
+            let _ = self.live.send(Live::Reset);
         });
-        let _ = self.live.send(Live::Reset);
+        self.applied.send_replace(revision);
     }
 
-    fn push(&self, event: Arc<CachedEvent>) {
-        self.with_window(|w| {
-            w.current = event.revision;
-            w.events.push_back(event.clone());
-            while w.events.len() > self.capacity {
-                if let Some(evicted) = w.events.pop_front() {
-                    w.complete_after = evicted.revision;
+    /// Applies one batch of store events to the state and the window, and sends them live.
+    fn push(&self, batch: Vec<rudder_store::Event>) {
+        let revision = self.with_window(|w| {
+            for event in batch {
+                let event = Arc::new(to_cached(event, &w.state));
+                w.current = event.revision;
+                match event.kind {
+                    EventKind::Put => {
+                        w.state.insert(event.key.clone(), event.object.clone());
+                    }
+                    EventKind::Delete => {
+                        w.state.remove(&event.key);
+                    }
                 }
+                w.events.push_back(event.clone());
+                while w.events.len() > self.capacity {
+                    if let Some(evicted) = w.events.pop_front() {
+                        w.complete_after = evicted.revision;
+                    }
+                }
+                // Sent under the lock so a subscriber sees each event either in its replay or live.
+                let _ = self.live.send(Live::Event(event));
             }
-            // Sent under the lock so a subscriber sees each event either in its replay or live.
-            let _ = self.live.send(Live::Event(event));
+            w.current
         });
+        self.applied.send_replace(revision);
     }
 
     /// The newest revision the cache has seen.
@@ -196,27 +236,89 @@ impl WatchCache {
             })
         })
     }
+
+    /// Lists the objects under `prefix` that pass `keep`, at most `limit` (0: all), once the
+    /// cache has seen revision `at_least`. `Ok(None)` when it has not within a few seconds:
+    /// the caller reads the store instead.
+    ///
+    /// # Errors
+    /// What `keep` returns.
+    pub async fn list(
+        &self,
+        prefix: &str,
+        limit: usize,
+        at_least: Revision,
+        keep: Keep<'_>,
+    ) -> Result<Option<Page>, ApiError> {
+        let mut applied = self.applied.subscribe();
+        let caught_up = applied.wait_for(|r| *r >= at_least);
+        if !matches!(
+            tokio::time::timeout(CATCH_UP_TIMEOUT, caught_up).await,
+            Ok(Ok(_))
+        ) {
+            tracing::warn!(
+                revision = at_least,
+                "the watch cache did not catch up with the store; listing from the store"
+            );
+            return Ok(None);
+        }
+        let end = rudder_store::prefix_end(prefix);
+        let (revision, candidates) = self.with_window(|w| {
+            let range = w
+                .state
+                .range::<str, _>((Bound::Included(prefix), Bound::Excluded(end.as_str())));
+            let candidates: Vec<(Arc<str>, RawObject)> =
+                range.map(|(k, v)| (k.clone(), v.clone())).collect();
+            (w.current, candidates)
+        });
+        paginate(prefix, revision, limit, candidates, keep).map(Some)
+    }
 }
 
-fn to_cached(event: rudder_store::Event) -> Option<CachedEvent> {
-    let revision = event.kv.mod_revision;
-    let prev = event
-        .prev
-        .as_ref()
-        .and_then(|p| decode(&p.key, &p.value, p.mod_revision).ok())
-        .map(Arc::new);
-    let object = match event.kind {
-        EventKind::Put => Arc::new(decode(&event.kv.key, &event.kv.value, revision).ok()?),
-        EventKind::Delete => {
-            let prev = event.prev.as_ref()?;
-            Arc::new(decode(&prev.key, &prev.value, revision).ok()?)
-        }
+/// Reads every object under the registry at `revision` (`None`: the newest), with the
+/// revision read. Revision 0, before the first write, holds nothing.
+async fn read_state(
+    store: &Arc<dyn Store>,
+    revision: Option<Revision>,
+) -> Result<(BTreeMap<Arc<str>, RawObject>, Revision), StoreError> {
+    if revision == Some(0) {
+        return Ok((BTreeMap::new(), 0));
+    }
+    let request = RangeRequest {
+        revision: revision.unwrap_or(0),
+        ..RangeRequest::prefix(REGISTRY_PREFIX)
     };
-    Some(CachedEvent {
+    let response = store.range(request).await?;
+    let state = response
+        .kvs
+        .into_iter()
+        .map(|kv| {
+            let object = RawObject::indexed(kv.value, kv.mod_revision);
+            (Arc::from(kv.key), object)
+        })
+        .collect();
+    Ok((state, response.revision))
+}
+
+/// The cached form of a store event; the previous version, and the key, are shared with the
+/// state when it holds them (the same revision of a key is the same bytes).
+fn to_cached(event: rudder_store::Event, state: &BTreeMap<Arc<str>, RawObject>) -> CachedEvent {
+    let revision = event.kv.mod_revision;
+    let known = state.get_key_value(event.kv.key.as_str());
+    let key = known.map_or_else(|| Arc::from(event.kv.key), |(k, _)| k.clone());
+    let prev = event.prev.map(|p| match known {
+        Some((_, object)) if object.revision == p.mod_revision => object.clone(),
+        _ => RawObject::indexed(p.value, p.mod_revision),
+    });
+    let object = match (event.kind, &prev) {
+        (EventKind::Delete, Some(prev)) => prev.at(revision),
+        _ => RawObject::indexed(event.kv.value, revision),
+    };
+    CachedEvent {
         revision,
-        key: event.kv.key,
+        key,
         kind: event.kind,
         object,
         prev,
-    })
+    }
 }

@@ -352,7 +352,7 @@ async fn a_crd_serves_its_custom_resources_until_it_is_deleted_with_them() {
             0,
             None,
             rudder_apiserver::storage::ReadAt::Latest,
-            &|_| true,
+            &|_, _| Ok(true),
         )
         .await;
     assert_eq!(left.map(|p| p.items.len()).ok(), Some(0));

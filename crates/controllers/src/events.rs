@@ -42,6 +42,37 @@ impl EventType {
     }
 }
 
+/// An Event a decision core asks for, recorded by the controller's I/O side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    /// Normal or Warning.
+    pub kind: EventType,
+    /// The reason.
+    pub reason: &'static str,
+    /// The message.
+    pub message: String,
+}
+
+impl Note {
+    /// A `Normal` Event.
+    pub fn normal(reason: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            kind: EventType::Normal,
+            reason,
+            message: message.into(),
+        }
+    }
+
+    /// A `Warning` Event.
+    pub fn warning(reason: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            kind: EventType::Warning,
+            reason,
+            message: message.into(),
+        }
+    }
+}
+
 /// What makes two Events the same Event for aggregation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct EventKey {

@@ -4,6 +4,13 @@
 //!
 //! A controller supplies only `async fn(Arc<Obj>, Arc<Ctx>) -> Result<Action, E>` and, where
 //! other kinds should wake it, the mappings from those kinds to its own objects.
+//!
+//! Controllers whose work is not one typed object per reconcile (the garbage collector) use
+//! the harness's other pieces: [`dynamic`] watches over types found at run time, and the
+//! deduplicating, rate-limited [`queue`].
+
+pub mod dynamic;
+pub mod queue;
 
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -12,13 +19,14 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use futures::StreamExt;
 use k8s_openapi::serde::de::DeserializeOwned;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller, Error as ControllerError};
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
-use kube::Resource;
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{watcher, WatchStreamExt};
+use kube::{Resource, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
 /// Per-object retry delays after failed reconciles: upstream's item exponential failure rate
@@ -78,6 +86,10 @@ where
     }
 }
 
+/// What to do when an object is deleted: called with its namespace (empty for cluster-scoped
+/// objects) and name, after it left the cache.
+type OnDeleted = Arc<dyn Fn(String, String) -> BoxFuture<'static, ()> + Send + Sync>;
+
 /// One controller: the kube-runtime `Controller` it runs on, and its name for logs.
 pub struct Harness<K>
 where
@@ -86,6 +98,9 @@ where
     name: &'static str,
     controller: Controller<K>,
     backoff: Backoff,
+    on_deleted: Option<OnDeleted>,
+    /// The API of the reconciled objects, when the harness made the controller.
+    api: Option<Api<K>>,
 }
 
 impl<K> Harness<K>
@@ -94,7 +109,11 @@ where
 {
     /// A controller reconciling every object `api` lists and watches.
     pub fn new(name: &'static str, api: Api<K>) -> Self {
-        Self::from_controller(name, Controller::new(api, watcher::Config::default()))
+        let controller = Controller::new(api.clone(), watcher::Config::default());
+        Self {
+            api: Some(api),
+            ..Self::from_controller(name, controller)
+        }
     }
 
     /// A harness around a prepared `Controller` (tests feed one from an in-memory stream).
@@ -103,7 +122,28 @@ where
             name,
             controller,
             backoff: Backoff::default(),
+            on_deleted: None,
+            api: None,
         }
+    }
+
+    /// The cache of the reconciled objects (for mappings from other kinds to them).
+    pub fn store(&self) -> Store<K> {
+        self.controller.store()
+    }
+
+    /// Calls `cleanup(namespace, name)` when a reconciled object is deleted (a reconcile
+    /// never sees it): for what the object implied but does not own, as a Service's
+    /// Endpoints. Deletions come from a watch of the reconciled type beside the
+    /// controller's, so only a harness made by [`Harness::new`] reports them.
+    #[must_use]
+    pub fn on_deleted<F, Fut>(mut self, cleanup: F) -> Self
+    where
+        F: Fn(String, String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.on_deleted = Some(Arc::new(move |ns, name| Box::pin(cleanup(ns, name))));
+        self
     }
 
     /// Also reconciles the objects `mapper` names whenever an object of `api` changes.
@@ -121,6 +161,29 @@ where
     {
         self.controller = self.controller.watches(api, wc, mapper);
         self
+    }
+
+    /// Also reconciles the objects `mapper` names whenever an object of `api` changes (added,
+    /// modified or deleted), keeping every such object in the returned cache, which controllers
+    /// read instead of listing from the API server on each reconcile.
+    #[must_use]
+    pub fn watches_cached<O, I>(
+        mut self,
+        api: Api<O>,
+        wc: watcher::Config,
+        mapper: impl Fn(O) -> I + Sync + Send + 'static,
+    ) -> (Self, Store<O>)
+    where
+        O: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+        I: 'static + IntoIterator<Item = ObjectRef<K>>,
+        I::IntoIter: Send,
+    {
+        let (reader, writer) = reflector::store();
+        let stream = reflector::reflector(writer, watcher(api, wc))
+            .default_backoff()
+            .touched_objects();
+        self.controller = self.controller.watches_stream(stream, mapper);
+        (self, reader)
     }
 
     /// Replaces the retry delays after failures.
@@ -147,9 +210,16 @@ where
             failures: Mutex::new(HashMap::new()),
         });
         let reconcile = Arc::new(reconcile);
+        let deletions = match (self.on_deleted, self.api) {
+            (Some(cleanup), Some(api)) => {
+                futures::future::Either::Left(watch_deletions(api, cleanup, shutdown.clone()))
+            }
+            _ => futures::future::Either::Right(std::future::ready(())),
+        };
         tracing::info!(controller = name, "controller starting");
-        self.controller
-            .graceful_shutdown_on(shutdown.cancelled_owned())
+        let controller = self
+            .controller
+            .graceful_shutdown_on(shutdown.clone().cancelled_owned())
             .run(
                 move |obj: Arc<K>, state: Arc<Harnessed<K, C>>| {
                     let reconcile = Arc::clone(&reconcile);
@@ -165,7 +235,7 @@ where
                 error_policy,
                 state,
             )
-            .for_each(|result| async move {
+            .for_each(move |result| {
                 match result {
                     Ok(_) | Err(ControllerError::ReconcilerFailed(..)) => {}
                     Err(ControllerError::ObjectNotFound(obj)) => {
@@ -173,9 +243,26 @@ where
                     }
                     Err(e) => tracing::warn!(controller = name, error = %e, "controller queue error"),
                 }
-            })
-            .await;
+                std::future::ready(())
+            });
+        futures::future::join(controller, deletions).await;
         tracing::info!(controller = name, "controller stopped");
+    }
+}
+
+/// Calls `cleanup` for every object of `api` deleted, until `shutdown`.
+async fn watch_deletions<K>(api: Api<K>, cleanup: OnDeleted, shutdown: CancellationToken)
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + 'static,
+{
+    let mut events = watcher::watcher(api, watcher::Config::default())
+        .default_backoff()
+        .take_until(shutdown.cancelled_owned())
+        .boxed();
+    while let Some(event) = events.next().await {
+        if let Ok(watcher::Event::Delete(obj)) = event {
+            cleanup(obj.namespace().unwrap_or_default(), obj.name_any()).await;
+        }
     }
 }
 

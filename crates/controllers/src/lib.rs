@@ -6,12 +6,29 @@
 
 pub mod client;
 pub mod clock;
+pub mod cronjob;
+pub mod daemonset;
+pub mod deployment;
+pub mod disruption;
+pub mod endpoint;
+pub mod endpointslice;
 pub mod events;
+pub mod garbagecollector;
 pub mod harness;
+pub mod job;
 pub mod leader;
 pub mod manager;
 pub mod namespace;
+pub mod nodelifecycle;
+pub mod podautoscaler;
+pub mod replicaset;
+pub mod resourcequota;
 pub mod serviceaccount;
+pub mod statefulset;
+pub mod tainteviction;
+pub mod ttlafterfinished;
+pub mod volume;
+pub mod workload;
 
-pub use client::{ClientError, Credentials};
-pub use manager::{start, ManagerConfig};
+pub use client::{ClientError, Credentials, TokenCredentials};
+pub use manager::{start, ControllerOptions, ManagerConfig};

@@ -149,6 +149,14 @@ pub enum PkiError {
         #[source]
         problem: crate::tokens::TokenLineError,
     },
+    /// The node join token file holds no valid token, or a new one could not be made.
+    #[error("node join token {path}")]
+    JoinToken {
+        /// The token file.
+        path: PathBuf,
+        /// What is wrong.
+        source: crate::join::JoinTokenError,
+    },
     /// The kubeconfig could not be serialized.
     #[error("serializing kubeconfig")]
     SerializeKubeconfig(#[source] serde_yaml::Error),

@@ -1,6 +1,6 @@
 //! Rudder's certificates: the cluster CA made on first start, the API server's serving
 //! certificate, client certificates, the TLS server configuration, static bearer tokens and
-//! the admin kubeconfig.
+//! the admin kubeconfig, and the node join token.
 //!
 //! Everything here works on paths it is given; nothing reads global state except the clock in
 //! [`ClusterPki::load_or_create`] and [`ClusterPki::issue_client_cert`].
@@ -10,6 +10,7 @@ mod error;
 mod files;
 mod inspect;
 mod issue;
+mod join;
 mod kubeconfig;
 mod tls;
 mod tokens;
@@ -21,6 +22,7 @@ pub use cluster::{
 pub use error::PkiError;
 pub use inspect::{client_identity, ClientIdentity};
 pub use issue::{CA_COMMON_NAME, MAX_ORGANIZATIONS};
+pub use join::{ca_hash, JoinToken, JoinTokenError, JOIN_TOKEN_USER};
 pub use kubeconfig::{
     write_admin_kubeconfig, AuthInfo, Cluster, Context, Kubeconfig, NamedAuthInfo, NamedCluster,
     NamedContext,

@@ -99,6 +99,11 @@ impl TokenFile {
         Ok(TokenFile { tokens })
     }
 
+    /// Adds (or replaces) `token`, authenticating as `user`.
+    pub fn insert(&mut self, token: impl Into<String>, user: TokenUser) {
+        self.tokens.insert(token.into(), user);
+    }
+
     /// The user `token` belongs to, if any.
     pub fn authenticate(&self, token: &str) -> Option<&TokenUser> {
         self.tokens.get(token)
@@ -186,6 +191,19 @@ fn split_csv(line: &str) -> Result<Vec<String>, TokenLineError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inserted_token_authenticates_as_its_user() {
+        let mut file = TokenFile::default();
+        let user = TokenUser {
+            name: "system:node-agent".to_owned(),
+            uid: String::new(),
+            groups: vec!["system:nodes".to_owned()],
+        };
+        file.insert("secret", user.clone());
+        assert_eq!(file.authenticate("secret"), Some(&user));
+        assert_eq!(file.authenticate("other"), None);
+    }
 
     #[test]
     fn split_csv_undoes_quotes_and_keeps_empty_fields() {

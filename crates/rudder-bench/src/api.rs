@@ -111,6 +111,12 @@ pub async fn creates(
     .await
 }
 
+/// The object the `index`th read picks among `existing`: a fixed multiplicative hash, so every
+/// run reads the same spread of objects.
+pub fn spread(index: usize, existing: usize) -> usize {
+    index.wrapping_mul(2_654_435_761) % existing.max(1)
+}
+
 /// Gets `total` ConfigMaps picked pseudo-randomly among `cm-0` … `cm-{existing-1}`.
 ///
 /// # Errors
@@ -124,9 +130,7 @@ pub async fn gets(
 ) -> anyhow::Result<Stats> {
     let path: Arc<str> = collection(namespace).into();
     concurrent(endpoint, clients, total, move |mut conn, index| {
-        // A fixed multiplicative hash: every run reads the same spread of objects.
-        let pick = index.wrapping_mul(2_654_435_761) % existing;
-        let path = format!("{path}/{}", name(pick));
+        let path = format!("{path}/{}", name(spread(index, existing)));
         async move {
             let result = conn.call(Method::GET, &path, None).await;
             (conn, result.map(drop).map_err(Into::into))

@@ -5,9 +5,13 @@
 //! on a free loopback port, measures start time, memory, and API latency and throughput over
 //! HTTPS with the admin client certificate, and prints a Markdown report. Every process and
 //! directory it makes is removed when it ends, also on Ctrl-C or an error.
+//!
+//! `--engines` instead compares store engines on one workload: the embedded store against redb
+//! and SQLite with kine's schema (`engines`).
 
 mod api;
 mod client;
+mod engines;
 mod memory;
 mod report;
 mod server;
@@ -74,20 +78,44 @@ struct Args {
     /// Skip the store figures (embedded and etcd).
     #[arg(long)]
     skip_store: bool,
+    /// Run only the engine comparison behind the embedded store's design: the same workload on
+    /// the embedded store, redb and SQLite (kine's schema); no etcd, no server.
+    #[arg(long)]
+    engines: bool,
     /// Measure a tenth of everything (a smoke test of the benchmark, not figures to publish).
     #[arg(long)]
     quick: bool,
     /// Also write the report to this file.
     #[arg(long)]
     output: Option<PathBuf>,
+    /// Measure only these API figures, comma-separated (the creates always run: they make the
+    /// objects the others read, and the memory figure).
+    #[arg(long, value_delimiter = ',', value_enum)]
+    only: Option<Vec<Figure>>,
+}
+
+/// API figures that `--only` can select.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Figure {
+    /// Gets at 1, 16 and 64 clients.
+    Get,
+    /// Full lists, without and with gzip.
+    List,
+    /// Watch fan-out.
+    Watch,
+}
+
+impl Args {
+    fn wants(&self, figure: Figure) -> bool {
+        self.only.as_ref().is_none_or(|only| only.contains(&figure))
+    }
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let binary = server::locate_binary(args.rudder.clone())?;
     let report = tokio::select! {
-        report = run(&args, &binary) => report?,
+        report = run(&args) => report?,
         _ = tokio::signal::ctrl_c() => anyhow::bail!("interrupted; everything started was stopped"),
     };
     let text = report.markdown();
@@ -98,8 +126,14 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run(args: &Args, binary: &std::path::Path) -> anyhow::Result<Report> {
+async fn run(args: &Args) -> anyhow::Result<Report> {
     let mut report = Report::default();
+    if args.engines {
+        eprintln!("engines: embedded store, redb, SQLite");
+        engines::run(&LEVELS, args.quick, &mut report).await?;
+        return Ok(report);
+    }
+    let binary = &server::locate_binary(args.rudder.clone())?;
     if !args.skip_store {
         eprintln!("store: 1 KiB creates, embedded then etcd");
         report.store = store::run(&LEVELS).await?;
@@ -110,7 +144,7 @@ async fn run(args: &Args, binary: &std::path::Path) -> anyhow::Result<Report> {
     } else {
         Plan::FULL
     };
-    let figures = api_figures(binary, plan, &mut report).await?;
+    let figures = api_figures(args, binary, plan, &mut report).await?;
     report.headlines = headlines(&report, &figures);
     Ok(report)
 }
@@ -124,6 +158,7 @@ struct ProcessFigures {
 }
 
 async fn api_figures(
+    args: &Args,
     binary: &std::path::Path,
     plan: Plan,
     report: &mut Report,
@@ -153,9 +188,16 @@ async fn api_figures(
     for (i, &clients) in LEVELS.iter().enumerate() {
         let ns = format!("bench-c{clients}");
         api::create_namespace(&endpoint, &ns).await?;
+        let cpu = server.cpu_time()?;
         let stats = api::creates(&endpoint, &ns, clients, plan.creates[i]).await?;
         eprintln!("  create, {clients} clients: {:.0}/s", stats.rate());
-        push(&mut report.api, "create", clients, stats);
+        push(
+            &mut report.api,
+            "create",
+            clients,
+            stats,
+            server.cpu_time()? - cpu,
+        );
     }
     let ten_thousand = server.rss()?;
     let created: usize = plan.creates.iter().sum();
@@ -165,38 +207,47 @@ async fn api_figures(
 
     let listed = format!("bench-c{}", LEVELS[2]);
     let count = plan.listed();
-    for (i, &clients) in LEVELS.iter().enumerate() {
-        let stats = api::gets(&endpoint, &listed, count, clients, plan.gets[i]).await?;
-        eprintln!("  get, {clients} clients: {:.0}/s", stats.rate());
-        push(&mut report.api, "get", clients, stats);
+    if args.wants(Figure::Get) {
+        for (i, &clients) in LEVELS.iter().enumerate() {
+            let cpu = server.cpu_time()?;
+            let stats = api::gets(&endpoint, &listed, count, clients, plan.gets[i]).await?;
+            eprintln!("  get, {clients} clients: {:.0}/s", stats.rate());
+            push(
+                &mut report.api,
+                "get",
+                clients,
+                stats,
+                server.cpu_time()? - cpu,
+            );
+        }
     }
-    let stats = api::lists(&endpoint, &listed, count, plan.lists.0, false).await?;
-    eprintln!("  list of {count}: {:.1}/s", stats.rate());
-    push(
-        &mut report.api,
-        &format!("list of {count} (no limit)"),
-        1,
-        stats,
-    );
-    let stats = api::lists(&endpoint, &listed, count, plan.lists.1, true).await?;
-    push(
-        &mut report.api,
-        &format!("list of {count} (gzip)"),
-        1,
-        stats,
-    );
+    if args.wants(Figure::List) {
+        for (gzip, times) in [(false, plan.lists.0), (true, plan.lists.1)] {
+            let cpu = server.cpu_time()?;
+            let stats = api::lists(&endpoint, &listed, count, times, gzip).await?;
+            eprintln!("  list of {count} (gzip: {gzip}): {:.1}/s", stats.rate());
+            let what = if gzip { "gzip" } else { "no limit" };
+            let what = format!("list of {count} ({what})");
+            push(&mut report.api, &what, 1, stats, server.cpu_time()? - cpu);
+        }
+    }
 
-    for (i, &watchers) in LEVELS.iter().enumerate() {
-        let ns = format!("bench-w{watchers}");
-        api::create_namespace(&endpoint, &ns).await?;
-        let stats = api::watch_fan_out(&endpoint, &ns, watchers, plan.watch_creates[i]).await?;
-        eprintln!("  watch, {watchers} watchers: p99 {:.2} ms", stats.p99());
-        push(
-            &mut report.watch,
-            &format!("{} creates", plan.watch_creates[i]),
-            watchers,
-            stats,
-        );
+    if args.wants(Figure::Watch) {
+        for (i, &watchers) in LEVELS.iter().enumerate() {
+            let ns = format!("bench-w{watchers}");
+            api::create_namespace(&endpoint, &ns).await?;
+            let cpu = server.cpu_time()?;
+            let stats = api::watch_fan_out(&endpoint, &ns, watchers, plan.watch_creates[i]).await?;
+            eprintln!("  watch, {watchers} watchers: p99 {:.2} ms", stats.p99());
+            let what = format!("{} creates", plan.watch_creates[i]);
+            push(
+                &mut report.watch,
+                &what,
+                watchers,
+                stats,
+                server.cpu_time()? - cpu,
+            );
+        }
     }
     let metrics = endpoint
         .connect()
@@ -219,11 +270,12 @@ async fn api_figures(
     })
 }
 
-fn push(runs: &mut Vec<Run>, what: &str, concurrency: usize, stats: Stats) {
+fn push(runs: &mut Vec<Run>, what: &str, concurrency: usize, stats: Stats, cpu: Duration) {
     runs.push(Run {
         what: what.to_owned(),
         concurrency,
         stats,
+        server_cpu: Some(cpu),
     });
 }
 

@@ -32,6 +32,31 @@ pub fn rss_of(pid: u32) -> anyhow::Result<u64> {
     Ok(kib * 1024)
 }
 
+/// Clock ticks per second of `/proc/<pid>/stat` times (`USER_HZ`, 100 on every Linux ABI).
+const USER_HZ: u64 = 100;
+
+/// User + system CPU time of process `pid` (all its threads), at `/proc`'s 10 ms resolution.
+///
+/// # Errors
+/// When `/proc/<pid>/stat` cannot be read or parsed.
+pub fn cpu_time_of(pid: u32) -> anyhow::Result<std::time::Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .with_context(|| format!("reading /proc/{pid}/stat"))?;
+    // Fields after the command name (which may hold spaces) start at the state, field 3.
+    let rest = stat.rsplit_once(')').context("no command name")?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| -> anyhow::Result<u64> {
+        fields
+            .get(i)
+            .context("short /proc stat line")?
+            .parse::<u64>()
+            .context("parsing /proc stat times")
+    };
+    // utime and stime are fields 14 and 15, i.e. 11 and 12 after the state.
+    let ticks = tick(11)? + tick(12)?;
+    Ok(std::time::Duration::from_millis(ticks * 1000 / USER_HZ))
+}
+
 /// What a kubectl session asks first: `/version`, aggregated discovery of `/api` and `/apis`,
 /// the OpenAPI v3 root and every document it lists. Returns the number of documents.
 ///

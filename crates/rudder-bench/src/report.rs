@@ -60,6 +60,30 @@ pub struct Run {
     pub concurrency: usize,
     /// The figures.
     pub stats: Stats,
+    /// CPU time the server process used during the run (user + system, all threads).
+    pub server_cpu: Option<Duration>,
+}
+
+/// One engine's history workload: sizes on disk and compaction.
+#[derive(Debug, Clone)]
+pub struct Disk {
+    /// The engine.
+    pub engine: String,
+    /// Writes of the workload (creates and updates).
+    pub writes: usize,
+    /// How long they took.
+    pub loaded: Duration,
+    /// Bytes the engine wrote to storage for them.
+    pub written: u64,
+    /// Bytes on disk before compaction.
+    pub before: u64,
+    /// How long compaction took (until the engine took the next write).
+    pub compaction: Duration,
+    /// Bytes on disk after compaction.
+    pub compacted: u64,
+    /// Bytes on disk after the engine's separate space-reclaiming step and how long it took,
+    /// where it has one.
+    pub reclaimed: Option<(u64, Duration)>,
 }
 
 /// One headline figure, compared with the design's references.
@@ -92,6 +116,10 @@ pub struct Report {
     pub watch: Vec<Run>,
     /// Memory and start figures, as (what, value).
     pub process: Vec<(String, String)>,
+    /// The engine comparison's creates, reads and ranges.
+    pub engines: Vec<Run>,
+    /// The engine comparison's sizes on disk and compactions.
+    pub engine_disk: Vec<Disk>,
 }
 
 /// Bytes as MiB with one decimal.
@@ -122,13 +150,17 @@ fn runs_table(out: &mut String, title: &str, unit: &str, runs: &[Run]) {
     let _ = writeln!(out, "\n### {title}\n");
     let _ = writeln!(
         out,
-        "| what | {unit} | operations | ops/s | p50 ms | p99 ms |\n|---|---:|---:|---:|---:|---:|"
+        "| what | {unit} | operations | ops/s | p50 ms | p99 ms | server CPU µs/op |\n|---|---:|---:|---:|---:|---:|---:|"
     );
     for run in runs {
         let s = &run.stats;
+        let cpu = run.server_cpu.map_or_else(
+            || "—".to_owned(),
+            |cpu| format!("{:.0}", cpu.as_secs_f64() * 1e6 / s.count().max(1) as f64),
+        );
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {:.2} | {:.2} |",
+            "| {} | {} | {} | {} | {:.2} | {:.2} | {cpu} |",
             run.what,
             run.concurrency,
             s.count(),
@@ -139,28 +171,49 @@ fn runs_table(out: &mut String, title: &str, unit: &str, runs: &[Run]) {
     }
 }
 
+fn disk_table(out: &mut String, rows: &[Disk]) {
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n### Engines: on disk, before and after compaction\n\n\
+         | engine | writes (s, writes/s) | written to disk | on disk before | compaction | after | reclaim step | after it |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for d in rows {
+        let (after, reclaim) = match d.reclaimed {
+            Some((bytes, took)) => (mib(bytes), format!("{:.0} ms", took.as_secs_f64() * 1e3)),
+            None => ("—".to_owned(), "none".to_owned()),
+        };
+        let secs = d.loaded.as_secs_f64();
+        let _ = writeln!(
+            out,
+            "| {} | {} ({secs:.1} s, {}) | {} | {} | {:.0} ms | {} | {reclaim} | {after} |",
+            d.engine,
+            d.writes,
+            rate(d.writes as f64 / secs.max(f64::EPSILON)),
+            mib(d.written),
+            mib(d.before),
+            d.compaction.as_secs_f64() * 1e3,
+            mib(d.compacted),
+        );
+    }
+}
+
 impl Report {
     /// The report as Markdown.
     pub fn markdown(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "### Headline figures\n");
-        let _ = writeln!(
-            out,
-            "| figure | Rudder (measured) | goal | upstream v1.28 + etcd 3.4 | rusternetes | goal met |\n|---|---|---|---|---|---|"
-        );
-        for h in &self.headlines {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} | {} |",
-                h.figure,
-                h.measured,
-                h.goal,
-                h.upstream,
-                h.rusternetes,
-                if h.met { "yes" } else { "**no**" }
-            );
-        }
+        self.headline_table(&mut out);
         runs_table(&mut out, "Store: 1 KiB creates", "writers", &self.store);
+        runs_table(
+            &mut out,
+            "Engines: 1 KiB creates, point reads, ranges",
+            "writers/readers",
+            &self.engines,
+        );
+        disk_table(&mut out, &self.engine_disk);
         runs_table(
             &mut out,
             "API: requests over HTTPS (one kept-alive connection per client)",
@@ -180,6 +233,29 @@ impl Report {
             }
         }
         out
+    }
+
+    fn headline_table(&self, out: &mut String) {
+        if self.headlines.is_empty() {
+            return;
+        }
+        let _ = writeln!(out, "### Headline figures\n");
+        let _ = writeln!(
+            out,
+            "| figure | Rudder (measured) | goal | upstream v1.28 + etcd 3.4 | rusternetes | goal met |\n|---|---|---|---|---|---|"
+        );
+        for h in &self.headlines {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                h.figure,
+                h.measured,
+                h.goal,
+                h.upstream,
+                h.rusternetes,
+                if h.met { "yes" } else { "**no**" }
+            );
+        }
     }
 }
 

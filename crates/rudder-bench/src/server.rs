@@ -149,6 +149,15 @@ impl Server {
         memory::rss_of(pid)
     }
 
+    /// The CPU time (user + system, all threads) the server has used so far.
+    ///
+    /// # Errors
+    /// When the process is gone or `/proc` cannot be read.
+    pub fn cpu_time(&self) -> anyhow::Result<Duration> {
+        let pid = self.process.0.as_ref().context("server stopped")?.id();
+        memory::cpu_time_of(pid)
+    }
+
     /// Stops the server and removes its data directory.
     pub fn stop(self) {
         // Dropping does it, in field order: the process, then the directory.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use rudder_controllers::clock::SystemClock;
 use rudder_controllers::leader::decision::ElectionConfig;
-use rudder_controllers::{Credentials, ManagerConfig};
+use rudder_controllers::{ControllerOptions, Credentials, ManagerConfig};
 use rudder_pki::ClusterPki;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -24,6 +24,7 @@ pub fn start(
     server_url: &str,
     host: &str,
     disabled: &[String],
+    options: ControllerOptions,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Option<JoinHandle<()>>> {
     if disabled.iter().any(|d| d == "*") {
@@ -44,6 +45,7 @@ pub fn start(
         election: ElectionConfig::default(),
         clock: Arc::new(SystemClock),
         disabled: disabled.to_vec(),
+        options,
     };
     let task = rudder_controllers::start(&credentials, config, shutdown)
         .context("starting the controller manager")?;

@@ -1,9 +1,12 @@
 //! `rudder`: Kubernetes in one binary.
 //!
 //! `rudder server` runs the control plane over the embedded store and writes an admin
-//! kubeconfig, so that `kubectl` works with no other step.
+//! kubeconfig, so that `kubectl` works with no other step. `rudder agent` joins node agents to
+//! it with the server's node token.
 
+mod agent;
 mod controllers;
+mod duration;
 mod scheduler;
 mod server;
 
@@ -21,6 +24,8 @@ struct Cli {
 enum Command {
     /// Run a cluster: the API server over the embedded store.
     Server(server::ServerArgs),
+    /// Run node agents joined to a server (for now simulated nodes: `--simulate N`).
+    Agent(agent::AgentArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -37,5 +42,6 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     match cli.command {
         Command::Server(args) => runtime.block_on(server::run(args)),
+        Command::Agent(args) => runtime.block_on(agent::run(args)),
     }
 }

@@ -3,12 +3,14 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
 use rudder_apiserver::allocators::{PortRange, ServiceCidr};
 use rudder_apiserver::auth::Authenticator;
 use rudder_apiserver::{ApiConfig, ApiServer};
+use rudder_controllers::nodelifecycle as node_lifecycle;
 use rudder_pki::{ClusterPki, TokenFile};
 use rudder_store::embedded::EmbeddedStore;
 use rudder_store::etcd::EtcdStore;
@@ -43,6 +45,33 @@ pub struct ServerArgs {
     /// Controllers not to run (comma-separated names); given alone, no controller runs.
     #[arg(long, value_delimiter = ',', num_args = 0.., default_missing_value = "*")]
     disable_controllers: Vec<String>,
+    /// The Job controller's delay before replacing a failed pod, in milliseconds; it doubles
+    /// with each further failure, up to 6 minutes.
+    #[arg(long, default_value_t = 10_000)]
+    job_pod_failure_backoff_ms: u64,
+    /// Run this many simulated nodes (`sim-0` …) in the server: no containers, pods bound to
+    /// them go through their phases as their annotations say.
+    #[arg(long, default_value_t = 0)]
+    simulated_nodes: usize,
+    #[command(flatten)]
+    node_timings: crate::agent::NodeTimingArgs,
+    /// How long a node may go without renewing its Lease or posting status before it is
+    /// marked NotReady (Unknown) and tainted unreachable.
+    #[arg(long, default_value = "40s", value_parser = crate::duration::parse)]
+    node_monitor_grace_period: Duration,
+    /// How often the node lifecycle controller looks at each node.
+    #[arg(long, default_value = "5s", value_parser = crate::duration::parse)]
+    node_monitor_period: Duration,
+    /// How often every ResourceQuota's usage is recalculated in full.
+    #[arg(long, default_value = "5m", value_parser = crate::duration::parse)]
+    resource_quota_sync_period: std::time::Duration,
+    /// How often each HorizontalPodAutoscaler is synced.
+    #[arg(long, default_value = "15s", value_parser = crate::duration::parse)]
+    horizontal_pod_autoscaler_sync_period: std::time::Duration,
+    /// How long a HorizontalPodAutoscaler waits before scaling down when its behavior sets no
+    /// window.
+    #[arg(long, default_value = "5m", value_parser = crate::duration::parse)]
+    horizontal_pod_autoscaler_downscale_stabilization: std::time::Duration,
     /// Do not run the scheduler (pods stay Pending unless they name a node).
     #[arg(long)]
     disable_scheduler: bool,
@@ -70,12 +99,13 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let server_url = format!("https://{url_host}:{}", args.port);
     rudder_pki::write_admin_kubeconfig(&kubeconfig, &server_url, &pki)
         .context("writing the admin kubeconfig")?;
-    let tokens = args
+    let mut tokens = args
         .token_auth_file
         .as_deref()
         .map(TokenFile::load)
         .transpose()
         .context("reading the token file")?;
+    let node_token = crate::agent::accept_join_token(&pki, &args.data_dir, &mut tokens)?;
 
     let (dyn_store, embedded) = open_store(&args).await?;
     let shutdown = CancellationToken::new();
@@ -101,6 +131,9 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     )
     .await
     .context("creating the kubernetes service")?;
+    rudder_apiserver::bootstrap::ensure_local_path_storage_class(api.state())
+        .await
+        .context("creating the local-path storage class")?;
     let compactor = tokio::spawn(rudder_apiserver::compactor::run(
         dyn_store,
         shutdown.clone(),
@@ -113,20 +146,52 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let tls = pki
         .server_tls_config()
         .context("building the TLS configuration")?;
-    tracing::info!(%addr, kubeconfig = %kubeconfig.display(), elapsed_ms = started.elapsed().as_millis() as u64, "rudder server is ready");
+    tracing::info!(%addr, kubeconfig = %kubeconfig.display(), node_token = %node_token.display(), elapsed_ms = started.elapsed().as_millis() as u64, "rudder server is ready");
     let serving = tokio::spawn(rudder_apiserver::server::serve_tls(
         listener,
         tls,
-        api.router(),
+        api.router().merge(rudder_apiserver::ca_certs_router(
+            pki.ca_cert_pem().to_owned(),
+        )),
         shutdown.clone(),
     ));
 
     let stop_controllers = CancellationToken::new();
+    let node_lifecycle = node_lifecycle::Config {
+        timings: node_lifecycle::health::Timings {
+            grace: args.node_monitor_grace_period,
+            ..node_lifecycle::health::Timings::default()
+        },
+        monitor_period: args.node_monitor_period,
+    };
     let controllers = crate::controllers::start(
         &pki,
         &server_url,
         &host_name(),
         &args.disable_controllers,
+        rudder_controllers::ControllerOptions {
+            node_lifecycle,
+            quota_resync: args.resource_quota_sync_period,
+            storage_dir: args.data_dir.join("storage"),
+            autoscaler: rudder_controllers::podautoscaler::Options {
+                sync_period: args.horizontal_pod_autoscaler_sync_period,
+                downscale_stabilization: args.horizontal_pod_autoscaler_downscale_stabilization,
+                ..Default::default()
+            },
+            job_backoff: rudder_controllers::job::backoff::Delays {
+                base: std::time::Duration::from_millis(args.job_pod_failure_backoff_ms),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        stop_controllers.clone(),
+    )?;
+
+    let nodes = crate::agent::start_in_server(
+        &pki,
+        &server_url,
+        args.simulated_nodes,
+        &args.node_timings,
         stop_controllers.clone(),
     )?;
 
@@ -143,13 +208,17 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
 
     wait_for_signal().await;
     tracing::info!("shutting down");
-    // Controllers and the scheduler first: they release their Leases through the API server.
+    // Controllers, the scheduler and nodes first: they release their Leases through the API
+    // server.
     stop_controllers.cancel();
     if let Some(controllers) = controllers {
         let _ = controllers.await;
     }
     if let Some(scheduler) = scheduler {
         let _ = scheduler.await;
+    }
+    if let Some(nodes) = nodes {
+        let _ = nodes.await;
     }
     shutdown.cancel();
     let _ = serving.await;
@@ -167,7 +236,8 @@ fn host_name() -> String {
         .unwrap_or_default()
 }
 
-async fn wait_for_signal() {
+/// Waits for SIGINT or SIGTERM.
+pub async fn wait_for_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     match signal(SignalKind::terminate()) {
         Ok(mut term) => {

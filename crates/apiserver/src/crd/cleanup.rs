@@ -32,10 +32,10 @@ pub async fn run(objects: &Objects, key: &str, crd: &Stored) -> Result<(), ApiEr
     };
     let namespaced = decode(&crd.object).is_ok_and(|c| c.spec.scope == "Namespaced");
     let page = objects
-        .list(&prefix, 0, None, ReadAt::Latest, &|_| true)
+        .list(&prefix, 0, None, ReadAt::Latest, &|_, _| Ok(true))
         .await?;
     let mut remaining = 0;
-    for obj in page.items {
+    for obj in page.decoded(&prefix)? {
         let obj_key = if namespaced {
             format!("{prefix}{}/{}", meta::namespace(&obj), meta::name(&obj))
         } else {
@@ -62,7 +62,7 @@ pub async fn run(objects: &Objects, key: &str, crd: &Stored) -> Result<(), ApiEr
         return Ok(());
     }
     let again = objects
-        .list(&prefix, 1, None, ReadAt::Latest, &|_| true)
+        .list(&prefix, 1, None, ReadAt::Latest, &|_, _| Ok(true))
         .await?;
     if again.items.is_empty() {
         release(objects, key, crd).await?;

@@ -64,6 +64,7 @@ fn with_definition_strategy(types: &[Arc<ResourceType>]) -> Vec<Arc<ResourceType
                 subresources: rt.subresources,
                 storage_prefix: rt.storage_prefix.clone(),
                 strategy: Arc::new(DefinitionStrategy::new(rt.strategy.clone())),
+                conversion: None,
             })
         })
         .collect()
@@ -94,24 +95,22 @@ impl Controller {
         let page = self
             .state
             .objects
-            .list(DEFINITIONS_PREFIX, 0, None, ReadAt::Latest, &|_| true)
+            .list(DEFINITIONS_PREFIX, 0, None, ReadAt::Latest, &|_, _| {
+                Ok(true)
+            })
             .await?;
         self.definitions = page
             .items
-            .into_iter()
-            .map(|object| {
-                let mod_revision = meta::str_at(&object, "/metadata/resourceVersion")
-                    .parse()
-                    .unwrap_or(0);
-                (
-                    meta::name(&object).to_owned(),
-                    Stored {
-                        object,
-                        mod_revision,
-                    },
-                )
+            .iter()
+            .map(|raw| {
+                let object = raw.decode(DEFINITIONS_PREFIX)?;
+                let stored = Stored {
+                    mod_revision: raw.revision,
+                    object,
+                };
+                Ok((meta::name(&stored.object).to_owned(), stored))
             })
-            .collect();
+            .collect::<Result<_, ApiError>>()?;
         self.applied = page.revision;
         let subscription = self
             .state
@@ -199,13 +198,16 @@ impl Controller {
             if let Some(name) = event.key.strip_prefix(DEFINITIONS_PREFIX) {
                 changed = true;
                 match event.kind {
-                    rudder_store::EventKind::Put => {
-                        let stored = Stored {
-                            object: (*event.object).clone(),
-                            mod_revision: event.revision,
-                        };
-                        self.definitions.insert(name.to_owned(), stored);
-                    }
+                    rudder_store::EventKind::Put => match event.object.decode(&event.key) {
+                        Ok(object) => {
+                            let stored = Stored {
+                                object,
+                                mod_revision: event.revision,
+                            };
+                            self.definitions.insert(name.to_owned(), stored);
+                        }
+                        Err(error) => tracing::warn!(%error, "ignoring an undecodable CRD"),
+                    },
                     rudder_store::EventKind::Delete => {
                         self.definitions.remove(name);
                     }

@@ -128,6 +128,7 @@ fn resource_type(
             status,
             scale: scale.is_some(),
             binding: false,
+            eviction: false,
         },
         strategy: Arc::new(CustomResourceStrategy {
             schema,
@@ -136,6 +137,7 @@ fn resource_type(
             status_subresource: status,
             published,
         }),
+        conversion: None,
     })
 }
 

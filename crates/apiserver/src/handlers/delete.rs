@@ -16,12 +16,15 @@ use crate::storage::{ReadAt, Stored};
 const MAX_RETRIES: usize = 16;
 
 /// The options of a delete, from its body (DeleteOptions) and query.
-#[derive(Debug, Default)]
-struct DeleteOptions {
+#[derive(Debug, Default, Clone)]
+pub(crate) struct DeleteOptions {
     propagation: Option<String>,
     grace_period: Option<i64>,
     uid: Option<String>,
-    resource_version: Option<i64>,
+    /// The resourceVersion the object must still have.
+    pub resource_version: Option<i64>,
+    /// Whether nothing is to be written (`dryRun=All` in the query or the body).
+    pub dry_run: bool,
 }
 
 impl DeleteOptions {
@@ -32,6 +35,15 @@ impl DeleteOptions {
             serde_json::from_slice(body)
                 .map_err(|e| ApiError::BadRequest(format!("error decoding DeleteOptions: {e}")))?
         };
+        Self::from_value(ctx, &from_body)
+    }
+
+    /// The options of a `metav1.DeleteOptions` object (an Eviction's `deleteOptions`), with
+    /// the request's query filling what it leaves out.
+    ///
+    /// # Errors
+    /// 400 for an unknown propagation policy or dryRun value.
+    pub(crate) fn from_value(ctx: &Ctx<'_>, from_body: &Value) -> Result<Self, ApiError> {
         let mut propagation = from_body
             .get("propagationPolicy")
             .and_then(Value::as_str)
@@ -64,17 +76,29 @@ impl DeleteOptions {
             .and_then(|p| p.get("resourceVersion"))
             .and_then(Value::as_str)
             .and_then(|rv| rv.parse().ok());
+        let dry_run = match from_body.get("dryRun").and_then(Value::as_array) {
+            Some(modes) if !modes.is_empty() => {
+                if let Some(other) = modes.iter().find(|m| m.as_str() != Some("All")) {
+                    return Err(ApiError::BadRequest(format!(
+                        "Invalid dryRun value: {other}; supported values: \"All\""
+                    )));
+                }
+                true
+            }
+            _ => ctx.query.dry_run()?,
+        };
         Ok(Self {
             propagation,
             grace_period,
             uid,
             resource_version,
+            dry_run,
         })
     }
 }
 
 /// What a delete did.
-enum Outcome {
+pub(crate) enum Outcome {
     /// The object is gone; this was its last state.
     Deleted(Value),
     /// The object remains, marked for deletion (finalizers or a grace period pending).
@@ -114,7 +138,12 @@ fn returns_deleted_object(kind: &str) -> bool {
     )
 }
 
-async fn delete_one(
+/// Deletes the object at `key` as `options` say, retrying lost races (a precondition that
+/// fails is a 409).
+///
+/// # Errors
+/// 404 when the object is gone, 409 for failed preconditions or too many concurrent writers.
+pub(crate) async fn delete_one(
     ctx: &Ctx<'_>,
     key: &str,
     options: &DeleteOptions,
@@ -126,7 +155,7 @@ async fn delete_one(
         };
         check_preconditions(ctx, &name, &old, options)?;
         let marked = mark_for_deletion(ctx, &old.object, options);
-        if ctx.query.dry_run()? {
+        if options.dry_run {
             return Ok(match marked {
                 Some(obj) => Outcome::Pending(obj),
                 None => Outcome::Deleted(old.object),
@@ -163,7 +192,11 @@ async fn delete_one(
     })
 }
 
-fn check_preconditions(
+/// Checks the delete's uid and resourceVersion preconditions against the stored object.
+///
+/// # Errors
+/// 409 when one does not hold.
+pub(crate) fn check_preconditions(
     ctx: &Ctx<'_>,
     name: &str,
     old: &Stored,
@@ -267,13 +300,15 @@ pub(crate) async fn delete_collection(ctx: &Ctx<'_>, body: &Bytes) -> Result<Res
     let page = ctx
         .state
         .objects
-        .list(&prefix, 0, None, ReadAt::Latest, &|o| filter.matches(o))
+        .list(&prefix, 0, None, ReadAt::Latest, &|k, raw| {
+            filter.keeps(k, raw)
+        })
         .await?;
     let mut items = Vec::new();
-    for obj in page.items {
+    for obj in page.decoded(&prefix)? {
         let key = ctx.rt.key(meta::namespace(&obj), meta::name(&obj));
         match delete_one(ctx, &key, &options).await {
-            Ok(Outcome::Deleted(o) | Outcome::Pending(o)) => items.push(o),
+            Ok(Outcome::Deleted(o) | Outcome::Pending(o)) => items.push(ctx.rt.served(o)?),
             Err(ApiError::NotFound { .. }) => {}
             Err(e) => return Err(e),
         }

@@ -131,8 +131,9 @@ pub fn prepare_create(ctx: &Ctx<'_>, obj: &mut Value) -> Result<(), ApiError> {
     } else if rt.subresources.status {
         initial_status(&rt.kind, obj);
     }
-    rt.strategy.default(obj);
+    // The uid first: defaulting may derive from it (a Job's generated selector).
     meta::set_meta(obj, "uid", json!(uuid::Uuid::new_v4().to_string()));
+    rt.strategy.default(obj);
     meta::set_meta(obj, "creationTimestamp", json!(meta::now_rfc3339()));
     if rt.strategy.tracks_generation() {
         meta::set_meta(obj, "generation", json!(1));

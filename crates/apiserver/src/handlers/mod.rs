@@ -3,6 +3,7 @@
 
 mod binding;
 mod delete;
+mod eviction;
 mod lifecycle;
 mod read;
 pub mod request;
@@ -22,8 +23,10 @@ use serde_json::Value;
 use crate::allocators::WriteHook;
 use crate::discovery;
 use crate::error::ApiError;
+use crate::raw::{RawObject, Shape};
 use crate::registry::{Registry, ResourceType};
 use crate::storage::Objects;
+use crate::table::IncludeObject;
 use crate::watch_cache::WatchCache;
 use request::{parse_path, Query, ResourcePath, Target};
 
@@ -92,15 +95,83 @@ impl Ctx<'_> {
     }
 }
 
-/// `obj` as the requested version serves it: resources whose versions share storage (custom
-/// resources, whose conversion is `None`) only differ in `apiVersion`.
-pub(crate) fn as_served(rt: &ResourceType, obj: &mut Value) {
-    let api_version = rt.api_version();
-    if let Some(map) = obj.as_object_mut() {
-        if map.get("apiVersion").and_then(Value::as_str) != Some(api_version.as_str()) {
-            map.insert("apiVersion".to_owned(), Value::String(api_version));
+/// The Table of `objects` (as stored) for `rt`. Cells are computed from the stored form, so
+/// every version of a resource prints the same columns (upstream prints its internal form);
+/// objects embedded with `includeObject=Object` are in the requested version.
+pub(crate) fn table_of(
+    rt: &ResourceType,
+    objects: &[Value],
+    include: IncludeObject,
+    list_metadata: Value,
+) -> Value {
+    let mut table = rt.strategy.table(objects, include, list_metadata);
+    if include == IncludeObject::Object {
+        let rows = table.get_mut("rows").and_then(Value::as_array_mut);
+        for (row, obj) in rows.into_iter().flatten().zip(objects) {
+            if let Ok(served) = rt.served(obj.clone()) {
+                row["object"] = served;
+            }
         }
     }
+    table
+}
+
+/// List items, as stored, in the requested version. Items of versions stored without
+/// conversion are left as they are: list items carry no apiVersion.
+pub(crate) fn served_items(rt: &ResourceType, items: Vec<Value>) -> Result<Vec<Value>, ApiError> {
+    if rt.conversion.is_none() {
+        return Ok(items);
+    }
+    items.into_iter().map(|obj| rt.served(obj)).collect()
+}
+
+/// A stored object decoded and made the version `rt` serves ([`ResourceType::served`]).
+///
+/// # Errors
+/// [`ApiError::CorruptObject`] when the stored bytes are not JSON; a conversion's error.
+pub(crate) fn decode_served(
+    rt: &ResourceType,
+    key: &str,
+    raw: &RawObject,
+) -> Result<Value, ApiError> {
+    rt.served(raw.decode(key)?)
+}
+
+/// Appends a stored object to `out` as JSON, as `rt` (whose `apiVersion` is `api_version`)
+/// serves it. The stored bytes are copied with their resourceVersion spliced in only for types
+/// without a conversion whose stored `apiVersion` is the served one; every other object is
+/// decoded and made the served version by [`ResourceType::served`]. `key` names the object in
+/// errors.
+///
+/// # Errors
+/// [`ApiError::CorruptObject`] when the stored bytes are not JSON; a conversion's error.
+pub(crate) fn write_served(
+    out: &mut Vec<u8>,
+    rt: &ResourceType,
+    api_version: &str,
+    key: &str,
+    raw: &RawObject,
+    shape: Shape,
+) -> Result<(), ApiError> {
+    if rt.conversion.is_none() && crate::raw::splice(out, raw, api_version, shape) {
+        return Ok(());
+    }
+    let mut obj = decode_served(rt, key, raw)?;
+    if shape == Shape::ListItem {
+        obj = strip_type(obj);
+    }
+    // Writing a `Value` into a `Vec` cannot fail.
+    let _ = serde_json::to_writer(out, &obj);
+    Ok(())
+}
+
+/// List items carry no apiVersion/kind, as upstream encodes them.
+pub(crate) fn strip_type(mut obj: Value) -> Value {
+    if let Some(map) = obj.as_object_mut() {
+        map.shift_remove("apiVersion");
+        map.shift_remove("kind");
+    }
+    obj
 }
 
 /// Serves every request under `/api` and `/apis`.
@@ -175,6 +246,9 @@ async fn route(state: &Arc<ApiState>, request: Request) -> Result<Response, ApiE
         (&Method::PUT, true, Some("scale")) if ctx.rt.subresources.scale => {
             write::update_scale(&ctx, &body).await
         }
+        (&Method::POST, true, Some("eviction")) if ctx.rt.subresources.eviction => {
+            eviction::evict(&ctx, &body).await
+        }
         (&Method::PUT, true, Some("finalize")) if ctx.rt.kind == "Namespace" => {
             write::finalize(&ctx, &body).await
         }
@@ -200,6 +274,7 @@ fn known_subresource(rt: &ResourceType, sub: Option<&str>) -> bool {
         Some("status") => rt.subresources.status,
         Some("scale") => rt.subresources.scale,
         Some("binding") => rt.subresources.binding,
+        Some("eviction") => rt.subresources.eviction,
         _ => false,
     }
 }

@@ -275,16 +275,28 @@ pub fn respond(
     repr: Representation,
     warnings: &[String],
 ) -> Response {
-    let (content_type, bytes) = match repr {
-        Representation::Yaml => (
+    match repr {
+        Representation::Yaml => with_body(
+            code,
             "application/yaml",
             serde_yaml::to_string(body).unwrap_or_default().into_bytes(),
+            warnings,
         ),
-        _ => (
-            "application/json",
-            serde_json::to_vec(body).unwrap_or_default(),
-        ),
-    };
+        _ => respond_json(code, serde_json::to_vec(body).unwrap_or_default(), warnings),
+    }
+}
+
+/// An answer of JSON already encoded, with a status code and optional `Warning` headers.
+pub fn respond_json(code: StatusCode, json: Vec<u8>, warnings: &[String]) -> Response {
+    with_body(code, "application/json", json, warnings)
+}
+
+fn with_body(
+    code: StatusCode,
+    content_type: &'static str,
+    bytes: Vec<u8>,
+    warnings: &[String],
+) -> Response {
     let mut response = (code, [(header::CONTENT_TYPE, content_type)], bytes).into_response();
     for w in warnings {
         if let Ok(value) =

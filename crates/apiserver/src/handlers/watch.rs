@@ -12,10 +12,11 @@ use serde_json::{json, Value};
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::read::Filter;
+use super::read::{list_page, Filter};
 use super::request::{representation, Representation};
-use super::Ctx;
+use super::{write_served, Ctx};
 use crate::error::ApiError;
+use crate::raw::{RawObject, Shape};
 use crate::registry::ResourceType;
 use crate::selectors::FieldSelector;
 use crate::storage::ReadAt;
@@ -30,31 +31,52 @@ const BOOKMARK_EVERY: Duration = Duration::from_secs(15);
 /// How one watcher encodes events.
 struct Encoder {
     rt: Arc<ResourceType>,
+    api_version: String,
     table: Option<IncludeObject>,
 }
 
 impl Encoder {
+    /// A BOOKMARK or ERROR event line.
     fn line(&self, kind: &str, object: &Value) -> Bytes {
-        let object = match self.table {
-            Some(include) if kind != "BOOKMARK" && kind != "ERROR" => {
-                let rv = crate::meta::str_at(object, "/metadata/resourceVersion");
-                self.rt.strategy.table(
-                    std::slice::from_ref(object),
-                    include,
-                    json!({"resourceVersion": rv}),
-                )
-            }
-            _ if kind == "BOOKMARK" || kind == "ERROR" => object.clone(),
-            _ => {
-                let mut object = object.clone();
-                super::as_served(&self.rt, &mut object);
-                object
-            }
-        };
         let mut line =
             serde_json::to_vec(&json!({"type": kind, "object": object})).unwrap_or_default();
         line.push(b'\n');
         Bytes::from(line)
+    }
+
+    /// The line of a change to a stored object: the object as served (or its Table row); an
+    /// ERROR event when it cannot be decoded or converted.
+    fn event(&self, kind: &str, key: &str, object: &RawObject) -> Bytes {
+        self.try_event(kind, key, object)
+            .unwrap_or_else(|e| self.line("ERROR", &e.to_status()))
+    }
+
+    fn try_event(&self, kind: &str, key: &str, object: &RawObject) -> Result<Bytes, ApiError> {
+        if let Some(include) = self.table {
+            let object = object.decode(key)?;
+            let rv = crate::meta::str_at(&object, "/metadata/resourceVersion");
+            let table = super::table_of(
+                &self.rt,
+                std::slice::from_ref(&object),
+                include,
+                json!({"resourceVersion": rv}),
+            );
+            return Ok(self.line(kind, &table));
+        }
+        let mut line = Vec::with_capacity(object.value.len() + 64);
+        line.extend_from_slice(b"{\"type\":\"");
+        line.extend_from_slice(kind.as_bytes());
+        line.extend_from_slice(b"\",\"object\":");
+        write_served(
+            &mut line,
+            &self.rt,
+            &self.api_version,
+            key,
+            object,
+            Shape::Object,
+        )?;
+        line.extend_from_slice(b"}\n");
+        Ok(Bytes::from(line))
     }
 
     fn bookmark(&self, revision: i64, initial_end: bool) -> Bytes {
@@ -69,11 +91,13 @@ impl Encoder {
 /// The event type a watcher sees for a change, given its selectors (objects moving in or out
 /// of the selection appear as ADDED or DELETED).
 fn event_type(event: &CachedEvent, filter: &Filter) -> Option<&'static str> {
-    let now = filter.matches(&event.object);
+    // An object a selector cannot read (not JSON) is outside every selection.
+    let keeps = |raw: &RawObject| filter.keeps(&event.key, raw).unwrap_or(false);
+    let now = keeps(&event.object);
     match event.kind {
         EventKind::Delete => now.then_some("DELETED"),
         EventKind::Put => {
-            let before = event.prev.as_ref().is_some_and(|p| filter.matches(p));
+            let before = event.prev.as_ref().is_some_and(keeps);
             match (before, now) {
                 (true, true) => Some("MODIFIED"),
                 (false, true) => Some("ADDED"),
@@ -96,6 +120,7 @@ pub(crate) async fn watch(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     }
     let encoder = Encoder {
         rt: ctx.rt.clone(),
+        api_version: ctx.rt.api_version(),
         table: (representation(&ctx.headers) == Representation::Table)
             .then(|| IncludeObject::parse(ctx.query.get("includeObject"))),
     };
@@ -112,12 +137,12 @@ pub(crate) async fn watch(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
 
     let mut first: Vec<Bytes> = Vec::new();
     let from = if send_initial {
-        let page = ctx
-            .state
-            .objects
-            .list(&prefix, 0, None, ReadAt::Latest, &|o| filter.matches(o))
-            .await?;
-        first.extend(page.items.iter().map(|o| encoder.line("ADDED", o)));
+        let page = list_page(ctx, &prefix, 0, &filter, None, ReadAt::Latest).await?;
+        first.extend(
+            page.items
+                .iter()
+                .map(|o| encoder.event("ADDED", &prefix, o)),
+        );
         if explicit_initial == Some(true) {
             first.push(encoder.bookmark(page.revision, true));
         }
@@ -222,8 +247,9 @@ async fn send_event(
         return true;
     }
     *sent = event.revision;
-    match event_type(event, filter) {
-        Some(kind) => tx.send(encoder.line(kind, &event.object)).await.is_ok(),
-        None => true,
-    }
+    let Some(kind) = event_type(event, filter) else {
+        return true;
+    };
+    let line = encoder.event(kind, &event.key, &event.object);
+    tx.send(line).await.is_ok()
 }

@@ -6,7 +6,7 @@ use http::{header, StatusCode};
 use serde_json::{json, Value};
 
 use super::lifecycle::{self, Part};
-use super::read::{object_response, scale_of};
+use super::read::{object_response, scale_of, stored_response};
 use super::request::{body_format, decode_body, representation, respond, yaml_to_json};
 use super::Ctx;
 use crate::error::{ApiError, Cause};
@@ -44,44 +44,65 @@ async fn create_object(
         Some(config) => fields.track_apply_create(config, obj)?,
         None => fields.track_update(None, obj),
     }
+    let mut obj = ctx.rt.stored(std::mem::take(obj))?;
     if ctx.query.dry_run()? {
-        return Ok(object_response(ctx, StatusCode::CREATED, obj, &warnings));
+        return Ok(object_response(ctx, StatusCode::CREATED, &obj, &warnings));
     }
-    let key = ctx.rt.key(meta::namespace(obj), meta::name(obj));
+    let key = ctx.rt.key(meta::namespace(&obj), meta::name(&obj));
     if let Some(hook) = ctx.hook() {
-        hook.before_create(obj).await?;
+        hook.before_create(&mut obj).await?;
     }
-    let created = ctx.state.objects.create(&key, obj).await;
+    let created = ctx.state.objects.create(&key, &obj).await;
     if !matches!(created, Ok(Some(_))) {
         if let Some(hook) = ctx.hook() {
-            hook.release(obj, None).await;
+            hook.release(&obj, None).await;
         }
     }
     match created? {
-        Some(stored) => Ok(object_response(
-            ctx,
-            StatusCode::CREATED,
-            &stored.object,
-            &warnings,
-        )),
+        Some(stored) => stored_response(ctx, StatusCode::CREATED, &key, &stored, &warnings),
         None => Err(ApiError::AlreadyExists {
             resource: ctx.rt.group_resource(),
-            name: meta::name(obj).to_owned(),
+            name: meta::name(&obj).to_owned(),
         }),
     }
+}
+
+/// The part of a Namespace a create in it needs: its phase (read without decoding the rest).
+#[derive(serde::Deserialize, Default)]
+struct NamespacePhase {
+    #[serde(default)]
+    status: NamespaceStatus,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct NamespaceStatus {
+    #[serde(default)]
+    phase: Option<String>,
 }
 
 /// New objects need their namespace to exist and not be terminating.
 async fn ensure_namespace_open(ctx: &Ctx<'_>) -> Result<(), ApiError> {
     let ns = ctx.namespace();
     let key = format!("/registry/namespaces/{ns}");
-    match ctx.state.objects.get(&key).await? {
-        None => Err(ApiError::not_found("", "namespaces", ns)),
-        Some(stored) if meta::str_at(&stored.object, "/status/phase") == "Terminating" => Err(ApiError::Forbidden(
-            format!("{} \"{}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated", ctx.rt.group_resource(), ctx.name()),
-        )),
-        Some(_) => Ok(()),
+    let stored = ctx
+        .state
+        .objects
+        .get_raw(&key)
+        .await?
+        .ok_or_else(|| ApiError::not_found("", "namespaces", ns))?;
+    let namespace: NamespacePhase =
+        serde_json::from_slice(&stored.value).map_err(|source| ApiError::CorruptObject {
+            key: key.clone(),
+            source,
+        })?;
+    if namespace.status.phase.as_deref() == Some("Terminating") {
+        return Err(ApiError::Forbidden(format!(
+            "{} \"{}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
+            ctx.rt.group_resource(),
+            ctx.name()
+        )));
     }
+    Ok(())
 }
 
 /// The resourceVersion an object carries, as a precondition.
@@ -98,15 +119,41 @@ fn resource_version_of(obj: &Value) -> Result<Option<i64>, ApiError> {
     }
 }
 
-async fn current(ctx: &Ctx<'_>) -> Result<Stored, ApiError> {
+/// The object a write starts from: as stored, and in the requested version when that differs.
+struct Current {
+    stored: Stored,
+    served: Option<Stored>,
+}
+
+impl Current {
+    /// The object in the requested version.
+    fn served(&self) -> &Stored {
+        self.served.as_ref().unwrap_or(&self.stored)
+    }
+}
+
+async fn current(ctx: &Ctx<'_>) -> Result<Current, ApiError> {
     let mut stored = ctx
         .state
         .objects
         .get(&ctx.key())
         .await?
         .ok_or_else(|| ApiError::not_found(&ctx.rt.group, &ctx.rt.plural, ctx.name()))?;
-    super::as_served(&ctx.rt, &mut stored.object);
-    Ok(stored)
+    if ctx.rt.conversion.is_none() {
+        ctx.rt.stamp_api_version(&mut stored.object);
+        return Ok(Current {
+            stored,
+            served: None,
+        });
+    }
+    let served = Stored {
+        object: ctx.rt.served(stored.object.clone())?,
+        mod_revision: stored.mod_revision,
+    };
+    Ok(Current {
+        stored,
+        served: Some(served),
+    })
 }
 
 /// Writes `new` over `old`. `Ok(None)` when another writer got there first. An object whose
@@ -129,7 +176,7 @@ pub(crate) async fn commit(
         return Ok(Some(new.clone()));
     }
     let key = ctx.key();
-    if meta::is_deleting(new) && meta::finalizers(new).is_empty() && namespace_finalized(ctx, new) {
+    if gone(new) && namespace_finalized(ctx, new) {
         let deleted = ctx.state.objects.delete(&key, old.mod_revision).await?;
         return Ok(deleted.map(|rev| {
             let mut obj = new.clone();
@@ -176,9 +223,16 @@ pub(crate) async fn finalize(ctx: &Ctx<'_>, body: &Bytes) -> Result<Response, Ap
     Ok(object_response(ctx, StatusCode::OK, &stored, &[]))
 }
 
-/// Whether a committed object was deleted (its last finalizer removed during deletion).
+/// Whether an update deletes the object: it is being deleted, its last finalizer is gone, and
+/// no grace period is running (upstream's `ShouldDeleteDuringUpdate`: a pod in graceful
+/// deletion stays until its kubelet deletes it with a zero grace period).
 fn gone(obj: &Value) -> bool {
-    meta::is_deleting(obj) && meta::finalizers(obj).is_empty()
+    meta::is_deleting(obj)
+        && meta::finalizers(obj).is_empty()
+        && obj
+            .pointer("/metadata/deletionGracePeriodSeconds")
+            .and_then(Value::as_i64)
+            .is_none_or(|grace| grace == 0)
 }
 
 /// Runs `build` against the current object until its result is stored, retrying lost races
@@ -192,16 +246,17 @@ where
     F: FnMut(&Stored) -> Result<Value, ApiError>,
 {
     for _ in 0..MAX_RETRIES {
-        let old = current(ctx).await?;
-        if pinned.is_some_and(|rv| rv != old.mod_revision) {
+        let current = current(ctx).await?;
+        if pinned.is_some_and(|rv| rv != current.stored.mod_revision) {
             return Err(ApiError::stale(&ctx.rt.group, &ctx.rt.plural, ctx.name()));
         }
-        let mut new = build(&old)?;
+        let mut new = ctx.rt.stored(build(current.served())?)?;
+        let old = &current.stored;
         let hook = ctx.hook();
         if let Some(hook) = hook {
             hook.before_update(&old.object, &mut new).await?;
         }
-        let committed = commit(ctx, &new, &old).await;
+        let committed = commit(ctx, &new, old).await;
         if let Some(hook) = hook {
             match &committed {
                 Ok(Some(stored)) if gone(stored) => hook.release(&old.object, None).await,

@@ -46,6 +46,14 @@ impl Scope {
             Scope::AllButStatus => set.retain_top_level(|pe| *pe != status),
             Scope::OnlyStatus => set.retain_top_level(|pe| *pe == status),
         };
+        scoped.difference(stripped())
+    }
+}
+
+/// [`STRIPPED`] as a field set, built once.
+fn stripped() -> &'static FieldSet {
+    static SET: std::sync::OnceLock<FieldSet> = std::sync::OnceLock::new();
+    SET.get_or_init(|| {
         let mut stripped = FieldSet::new();
         for path in STRIPPED {
             let path: Vec<PathElement> = path
@@ -54,8 +62,8 @@ impl Scope {
                 .collect();
             stripped.insert(&path);
         }
-        scoped.difference(&stripped)
-    }
+        stripped
+    })
 }
 
 /// The writer of one request.

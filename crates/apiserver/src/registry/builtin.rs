@@ -4,15 +4,17 @@ use std::sync::Arc;
 
 use k8s_openapi::api::{
     apps::v1 as apps, authentication::v1 as authentication, authorization::v1 as authorization,
-    autoscaling::v2 as autoscaling, batch::v1 as batch, coordination::v1 as coordination,
-    core::v1 as core, discovery::v1 as discovery, networking::v1 as networking,
-    policy::v1 as policy, rbac::v1 as rbac, scheduling::v1 as scheduling, storage::v1 as storage,
+    autoscaling::v1 as autoscaling_v1, autoscaling::v2 as autoscaling, batch::v1 as batch,
+    coordination::v1 as coordination, core::v1 as core, discovery::v1 as discovery,
+    events::v1 as events, networking::v1 as networking, policy::v1 as policy, rbac::v1 as rbac,
+    scheduling::v1 as scheduling, storage::v1 as storage,
 };
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{ResourceType, Subresources};
+use crate::conversion::{self, Conversion};
 use crate::strategy::review::{self as reviews, Review, ReviewStrategy};
 use crate::strategy::{typed, Hooks, NameRule, Strategy};
 use crate::table;
@@ -34,19 +36,20 @@ const NONE: Subresources = Subresources {
     status: false,
     scale: false,
     binding: false,
+    eviction: false,
 };
 const STATUS: Subresources = Subresources {
     status: true,
-    scale: false,
-    binding: false,
+    ..NONE
 };
 const SCALE: Subresources = Subresources {
-    status: true,
     scale: true,
-    binding: false,
+    ..STATUS
 };
+/// A pod's: status, binding and eviction.
 const POD: Subresources = Subresources {
     binding: true,
+    eviction: true,
     ..STATUS
 };
 
@@ -76,11 +79,43 @@ where
     K: k8s_openapi::Resource + DeserializeOwned + Serialize + schemars::JsonSchema + 'static,
     K::Scope: ScopeFlag,
 {
-    let strategy = Arc::new(typed::<K>(Hooks {
+    Arc::new(resource::<K>(
+        short_names,
+        categories,
+        subresources,
+        typed_strategy::<K>(hooks),
+    ))
+}
+
+fn typed_strategy<K>(hooks: Hooks) -> Arc<dyn Strategy>
+where
+    K: k8s_openapi::Resource + DeserializeOwned + Serialize + schemars::JsonSchema + 'static,
+{
+    Arc::new(typed::<K>(Hooks {
         generation: GENERATION_KINDS.contains(&K::KIND),
         ..hooks
-    }));
-    resource::<K>(short_names, categories, subresources, strategy)
+    }))
+}
+
+/// A version `S` served over the storage of type `T`, converted by `conversion`.
+fn converted<S, T>(
+    short_names: &[&str],
+    categories: &[&str],
+    subresources: Subresources,
+    hooks: Hooks,
+    conversion: impl Conversion + 'static,
+) -> Arc<ResourceType>
+where
+    S: k8s_openapi::Resource + DeserializeOwned + Serialize + schemars::JsonSchema + 'static,
+    S::Scope: ScopeFlag,
+    T: k8s_openapi::Resource,
+{
+    let strategy = typed_strategy::<S>(hooks);
+    Arc::new(ResourceType {
+        storage_prefix: storage_prefix::<T>(),
+        conversion: Some(Arc::new(conversion)),
+        ..resource::<S>(short_names, categories, subresources, strategy)
+    })
 }
 
 /// A create-only kind answered by `review` and never stored.
@@ -90,7 +125,17 @@ where
     K::Scope: ScopeFlag,
 {
     let strategy = Arc::new(ReviewStrategy::new(typed::<K>(hooks), review));
-    resource::<K>(&[], &[], NONE, strategy)
+    Arc::new(resource::<K>(&[], &[], NONE, strategy))
+}
+
+/// Where objects of `K` are stored: `/registry/<plural>` for core, else
+/// `/registry/<group>/<plural>`.
+fn storage_prefix<K: k8s_openapi::Resource>() -> String {
+    if K::GROUP.is_empty() {
+        format!("/registry/{}", K::URL_PATH_SEGMENT)
+    } else {
+        format!("/registry/{}/{}", K::GROUP, K::URL_PATH_SEGMENT)
+    }
 }
 
 fn resource<K>(
@@ -98,17 +143,12 @@ fn resource<K>(
     categories: &[&str],
     subresources: Subresources,
     strategy: Arc<dyn Strategy>,
-) -> Arc<ResourceType>
+) -> ResourceType
 where
     K: k8s_openapi::Resource,
     K::Scope: ScopeFlag,
 {
-    let storage_prefix = if K::GROUP.is_empty() {
-        format!("/registry/{}", K::URL_PATH_SEGMENT)
-    } else {
-        format!("/registry/{}/{}", K::GROUP, K::URL_PATH_SEGMENT)
-    };
-    Arc::new(ResourceType {
+    ResourceType {
         group: K::GROUP.to_owned(),
         version: K::VERSION.to_owned(),
         plural: K::URL_PATH_SEGMENT.to_owned(),
@@ -118,9 +158,10 @@ where
         short_names: short_names.iter().map(|s| (*s).to_owned()).collect(),
         categories: categories.iter().map(|s| (*s).to_owned()).collect(),
         subresources,
-        storage_prefix,
+        storage_prefix: storage_prefix::<K>(),
         strategy,
-    })
+        conversion: None,
+    }
 }
 
 fn columns(columns: &'static [table::Column]) -> Hooks {
@@ -134,6 +175,7 @@ fn columns(columns: &'static [table::Column]) -> Hooks {
 pub fn all() -> Vec<Arc<ResourceType>> {
     use crate::strategy::defaults as d;
     use crate::strategy::validation as v;
+    use crate::strategy::{autoscaling as a, events as ev};
     let all = &["all"];
     vec![
         // core/v1
@@ -194,7 +236,15 @@ pub fn all() -> Vec<Arc<ResourceType>> {
         ),
         builtin::<core::ServiceAccount>(&["sa"], &[], NONE, columns(table::SERVICE_ACCOUNT)),
         builtin::<core::Node>(&["no"], &[], STATUS, columns(table::NODE)),
-        builtin::<core::Event>(&["ev"], &[], NONE, columns(table::EVENT)),
+        builtin::<core::Event>(
+            &["ev"],
+            &[],
+            NONE,
+            Hooks {
+                validate: ev::core_event,
+                ..columns(table::EVENT)
+            },
+        ),
         builtin::<core::Binding>(&[], &[], NONE, Hooks::default()),
         builtin::<core::PersistentVolume>(
             &["pv"],
@@ -275,6 +325,17 @@ pub fn all() -> Vec<Arc<ResourceType>> {
             },
         ),
         builtin::<apps::ControllerRevision>(&[], &[], NONE, columns(table::CONTROLLER_REVISION)),
+        // events.k8s.io/v1, stored as core/v1 Events
+        converted::<events::Event, core::Event>(
+            &["ev"],
+            &[],
+            NONE,
+            Hooks {
+                validate: ev::events_v1_event,
+                ..columns(table::EVENT)
+            },
+            conversion::events::conversion(),
+        ),
         // batch/v1
         builtin::<batch::Job>(
             &[],
@@ -297,12 +358,25 @@ pub fn all() -> Vec<Arc<ResourceType>> {
                 ..Hooks::default()
             },
         ),
-        // autoscaling/v2
+        // autoscaling/v2 (preferred, stored) and autoscaling/v1
         builtin::<autoscaling::HorizontalPodAutoscaler>(
             &["hpa"],
             all,
             STATUS,
-            columns(table::HORIZONTAL_POD_AUTOSCALER),
+            Hooks {
+                defaults: a::horizontal_pod_autoscaler_v2,
+                ..columns(table::HORIZONTAL_POD_AUTOSCALER)
+            },
+        ),
+        converted::<autoscaling_v1::HorizontalPodAutoscaler, autoscaling::HorizontalPodAutoscaler>(
+            &["hpa"],
+            all,
+            STATUS,
+            Hooks {
+                defaults: a::horizontal_pod_autoscaler_v1,
+                ..columns(table::HORIZONTAL_POD_AUTOSCALER)
+            },
+            conversion::autoscaling::conversion(),
         ),
         // networking.k8s.io/v1
         builtin::<networking::Ingress>(&["ing"], &[], STATUS, columns(table::INGRESS)),

@@ -7,6 +7,10 @@ mod builtin;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use serde_json::Value;
+
+use crate::conversion::Conversion;
+use crate::error::ApiError;
 use crate::strategy::Strategy;
 
 /// Which subresources a resource type has.
@@ -18,6 +22,8 @@ pub struct Subresources {
     pub scale: bool,
     /// `/binding`: a pod's core/v1 Binding to a node (create only).
     pub binding: bool,
+    /// `/eviction`: a policy/v1 Eviction deletes the pod if its PodDisruptionBudget allows.
+    pub eviction: bool,
 }
 
 /// One served resource type at one group-version.
@@ -45,6 +51,9 @@ pub struct ResourceType {
     pub storage_prefix: String,
     /// The per-type behaviour: schema checks, defaulting, validation, printing.
     pub strategy: Arc<dyn Strategy>,
+    /// How objects of this version convert to and from the storage version; `None` when this
+    /// version is stored as it is served (only `apiVersion` may differ).
+    pub conversion: Option<Arc<dyn Conversion>>,
 }
 
 impl std::fmt::Debug for ResourceType {
@@ -81,6 +90,50 @@ impl ResourceType {
         match namespace {
             Some(ns) if self.namespaced => format!("{}/{}/", self.storage_prefix, ns),
             _ => format!("{}/", self.storage_prefix),
+        }
+    }
+
+    /// `obj`, as read from the store, in this version.
+    ///
+    /// # Errors
+    /// 500 when a stored object cannot be converted.
+    pub fn served(&self, mut obj: Value) -> Result<Value, ApiError> {
+        match &self.conversion {
+            Some(conversion) => conversion.to_served(obj).map_err(ApiError::ConvertStored),
+            None => {
+                self.stamp_api_version(&mut obj);
+                Ok(obj)
+            }
+        }
+    }
+
+    /// `obj`, of this version, as the store keeps it.
+    ///
+    /// # Errors
+    /// 400 when the object cannot be converted.
+    pub fn stored(&self, obj: Value) -> Result<Value, ApiError> {
+        match &self.conversion {
+            Some(conversion) => conversion.to_storage(obj).map_err(ApiError::ConvertRequest),
+            None => Ok(obj),
+        }
+    }
+
+    /// Sets `obj`'s apiVersion to this version's: all that differs between versions stored
+    /// without conversion (custom resources).
+    pub fn stamp_api_version(&self, obj: &mut Value) {
+        let api_version = self.api_version();
+        if let Some(map) = obj.as_object_mut() {
+            if map.get("apiVersion").and_then(Value::as_str) != Some(api_version.as_str()) {
+                map.insert("apiVersion".to_owned(), Value::String(api_version));
+            }
+        }
+    }
+
+    /// The stored object's field that a field selector's `label` of this version selects on.
+    pub fn storage_field<'a>(&self, label: &'a str) -> &'a str {
+        match &self.conversion {
+            Some(conversion) => conversion.storage_field(label),
+            None => label,
         }
     }
 

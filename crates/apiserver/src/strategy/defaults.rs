@@ -3,6 +3,8 @@
 use base64::Engine;
 use serde_json::{json, Map, Value};
 
+use crate::meta;
+
 /// Sets `obj[key] = value` when the key is missing or null. Creates intermediate objects.
 fn or_insert(obj: &mut Value, path: &[&str], value: Value) {
     let Some((last, parents)) = path.split_last() else {
@@ -119,16 +121,44 @@ pub fn pod(obj: &mut Value) {
         or_insert(spec, &["enableServiceLinks"], json!(true));
         or_insert(spec, &["preemptionPolicy"], json!("PreemptLowerPriority"));
         or_insert(spec, &["priority"], json!(0));
-        if spec.get("tolerations").is_none() {
-            // Admission adds these upstream (DefaultTolerationSeconds); pods carry them.
-            or_insert(
-                spec,
-                &["tolerations"],
-                json!([
-                    {"key":"node.kubernetes.io/not-ready","operator":"Exists","effect":"NoExecute","tolerationSeconds":300},
-                    {"key":"node.kubernetes.io/unreachable","operator":"Exists","effect":"NoExecute","tolerationSeconds":300}
-                ]),
+        default_toleration_seconds(spec);
+    }
+}
+
+/// How long pods stay on a not-ready or unreachable node unless they say otherwise.
+const DEFAULT_TOLERATION_SECONDS: i64 = 300;
+
+/// Upstream's DefaultTolerationSeconds admission: a pod that tolerates neither the
+/// `not-ready` nor the `unreachable` NoExecute taint (by key, or by an empty key or effect)
+/// gets a toleration of it for 300 seconds.
+fn default_toleration_seconds(spec: &mut Value) {
+    let existing: Vec<Value> = spec
+        .get("tolerations")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let tolerates = |key: &str| {
+        existing.iter().any(|t| {
+            let t_key = t.get("key").and_then(Value::as_str).unwrap_or_default();
+            let effect = t.get("effect").and_then(Value::as_str).unwrap_or_default();
+            (t_key == key || t_key.is_empty()) && (effect == "NoExecute" || effect.is_empty())
+        })
+    };
+    let mut added = existing.clone();
+    for key in [
+        "node.kubernetes.io/not-ready",
+        "node.kubernetes.io/unreachable",
+    ] {
+        if !tolerates(key) {
+            added.push(
+                json!({"key": key, "operator": "Exists", "effect": "NoExecute",
+                "tolerationSeconds": DEFAULT_TOLERATION_SECONDS}),
             );
+        }
+    }
+    if added.len() != existing.len() {
+        if let Some(map) = spec.as_object_mut() {
+            map.insert("tolerations".to_owned(), Value::Array(added));
         }
     }
 }
@@ -212,7 +242,39 @@ pub fn job(obj: &mut Value) {
         &["spec", "podReplacementPolicy"],
         json!("TerminatingOrFailed"),
     );
+    job_selector(obj);
     template_spec(obj);
+}
+
+/// Upstream's generated Job selector: unless `spec.manualSelector`, a Job without a selector
+/// selects `batch.kubernetes.io/controller-uid=<uid>`, and its pod template carries that
+/// label, `batch.kubernetes.io/job-name` and their legacy unprefixed forms.
+fn job_selector(obj: &mut Value) {
+    let uid = meta::str_at(obj, "/metadata/uid").to_owned();
+    let name = meta::name(obj).to_owned();
+    let manual = obj.pointer("/spec/manualSelector").and_then(Value::as_bool) == Some(true);
+    let has_selector = obj.pointer("/spec/selector").is_some_and(|s| !s.is_null());
+    if manual || has_selector || uid.is_empty() {
+        return;
+    }
+    let labels = [
+        ("batch.kubernetes.io/controller-uid", &uid),
+        ("batch.kubernetes.io/job-name", &name),
+        ("controller-uid", &uid),
+        ("job-name", &name),
+    ];
+    for (key, value) in labels {
+        or_insert(
+            obj,
+            &["spec", "template", "metadata", "labels", key],
+            json!(value),
+        );
+    }
+    or_insert(
+        obj,
+        &["spec", "selector"],
+        json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}),
+    );
 }
 
 /// CronJob defaults.
@@ -321,6 +383,44 @@ fn ensure_object<'a>(
 mod tests {
     use super::*;
 
+    fn tolerations(spec: &Value) -> Vec<(String, i64)> {
+        spec["tolerations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|t| {
+                let key = t["key"].as_str().unwrap_or_default().to_owned();
+                (key, t["tolerationSeconds"].as_i64().unwrap_or(-1))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pods_get_300s_not_ready_and_unreachable_tolerations_they_lack() {
+        let mut spec = json!({"containers": []});
+        default_toleration_seconds(&mut spec);
+        assert_eq!(
+            tolerations(&spec),
+            [
+                ("node.kubernetes.io/not-ready".to_owned(), 300),
+                ("node.kubernetes.io/unreachable".to_owned(), 300)
+            ]
+        );
+        let mut own = json!({"tolerations": [{"key": "node.kubernetes.io/unreachable",
+            "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 2}]});
+        default_toleration_seconds(&mut own);
+        assert_eq!(
+            tolerations(&own),
+            [
+                ("node.kubernetes.io/unreachable".to_owned(), 2),
+                ("node.kubernetes.io/not-ready".to_owned(), 300)
+            ]
+        );
+        let mut everything = json!({"tolerations": [{"operator": "Exists"}]});
+        default_toleration_seconds(&mut everything);
+        assert_eq!(tolerations(&everything).len(), 1);
+    }
+
     #[test]
     fn pull_policy_is_always_for_latest_or_untagged_images() {
         assert_eq!(pull_policy("nginx"), "Always");
@@ -328,6 +428,23 @@ mod tests {
         assert_eq!(pull_policy("nginx:1.25"), "IfNotPresent");
         assert_eq!(pull_policy("localhost:5000/nginx"), "Always");
         assert_eq!(pull_policy("nginx@sha256:abc"), "IfNotPresent");
+    }
+
+    #[test]
+    fn jobs_get_a_selector_on_their_uid_and_matching_template_labels() {
+        let mut obj = json!({"metadata": {"name": "pi", "uid": "u-1"}, "spec": {"template": {}}});
+        job(&mut obj);
+        assert_eq!(
+            obj.pointer("/spec/selector"),
+            Some(&json!({"matchLabels": {"batch.kubernetes.io/controller-uid": "u-1"}}))
+        );
+        let labels = obj.pointer("/spec/template/metadata/labels").unwrap();
+        assert_eq!(labels["batch.kubernetes.io/job-name"], "pi");
+        assert_eq!(labels["controller-uid"], "u-1");
+        let mut manual = json!({"metadata": {"name": "pi", "uid": "u-1"},
+            "spec": {"manualSelector": true, "template": {}}});
+        job(&mut manual);
+        assert!(manual.pointer("/spec/selector").is_none());
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! validation and printing. The pipeline itself lives in [`crate::handlers`] and is the same for
 //! every type.
 
+pub mod autoscaling;
 pub mod defaults;
+pub mod events;
 mod names;
 pub mod review;
 mod scale;

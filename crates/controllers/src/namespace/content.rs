@@ -12,7 +12,7 @@ use super::decision::{ContentReport, Deletion, DiscoveredResource, Method};
 ///
 /// # Errors
 /// The discovery request's failure.
-pub async fn discover(client: &Client) -> Result<Vec<DiscoveredResource>, kube::Error> {
+pub(crate) async fn discover(client: &Client) -> Result<Vec<DiscoveredResource>, kube::Error> {
     let discovery = Discovery::new(client.clone()).run_aggregated().await?;
     Ok(discovery
         .groups()
@@ -28,7 +28,8 @@ pub async fn discover(client: &Client) -> Result<Vec<DiscoveredResource>, kube::
         .collect())
 }
 
-fn api_resource(r: &DiscoveredResource) -> ApiResource {
+/// The kube-rs description of `r`, for dynamic API calls.
+pub(crate) fn api_resource(r: &DiscoveredResource) -> ApiResource {
     let api_version = if r.group.is_empty() {
         r.version.clone()
     } else {
@@ -45,7 +46,7 @@ fn api_resource(r: &DiscoveredResource) -> ApiResource {
 
 /// Deletes the objects of `deletion`'s type in `namespace`, then records in `report` what is
 /// left (objects held by finalizers or a grace period) or why deletion failed.
-pub async fn delete_all(
+pub(crate) async fn delete_all(
     client: &Client,
     namespace: &str,
     deletion: &Deletion,

@@ -3,7 +3,7 @@
 //! nothing is left, its `kubernetes` finalizer is removed through `/finalize` so the API server
 //! deletes it.
 
-mod content;
+pub(crate) mod content;
 pub mod decision;
 
 use std::sync::Arc;
