@@ -12,6 +12,7 @@ mod endpoints;
 mod etcd;
 mod eviction;
 mod garbage_collection;
+mod high_availability;
 mod jobs;
 mod kube_client;
 mod kubectl_basics;

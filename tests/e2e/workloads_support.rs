@@ -14,9 +14,8 @@ use kube::runtime::reflector::{self, Store};
 use kube::runtime::{watcher, WatchStreamExt};
 use serde_json::json;
 
-use crate::support::Cluster;
-
 pub use crate::support::eventually;
+use crate::support::Cluster;
 
 fn is_ready(pod: &Pod) -> bool {
     pod.status

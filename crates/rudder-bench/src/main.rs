@@ -11,6 +11,7 @@
 
 mod api;
 mod client;
+mod control_plane;
 mod engines;
 mod memory;
 mod report;
@@ -82,6 +83,10 @@ struct Args {
     /// the embedded store, redb and SQLite (kine's schema); no etcd, no server.
     #[arg(long)]
     engines: bool,
+    /// Run only the control plane's end-to-end figures: a 1,000-replica Deployment to Running,
+    /// and 10,000 pods scheduled onto 5,000 simulated nodes.
+    #[arg(long)]
+    control_plane: bool,
     /// Measure a tenth of everything (a smoke test of the benchmark, not figures to publish).
     #[arg(long)]
     quick: bool,
@@ -134,6 +139,15 @@ async fn run(args: &Args) -> anyhow::Result<Report> {
         return Ok(report);
     }
     let binary = &server::locate_binary(args.rudder.clone())?;
+    if args.control_plane {
+        let sizes = if args.quick {
+            control_plane::Sizes::quick()
+        } else {
+            control_plane::Sizes::FULL
+        };
+        report.control_plane = control_plane::run(binary, sizes).await?;
+        return Ok(report);
+    }
     if !args.skip_store {
         eprintln!("store: 1 KiB creates, embedded then etcd");
         report.store = store::run(&LEVELS).await?;

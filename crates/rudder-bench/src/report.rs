@@ -116,6 +116,8 @@ pub struct Report {
     pub watch: Vec<Run>,
     /// Memory and start figures, as (what, value).
     pub process: Vec<(String, String)>,
+    /// The control plane's end-to-end figures, as (what, value).
+    pub control_plane: Vec<(String, String)>,
     /// The engine comparison's creates, reads and ranges.
     pub engines: Vec<Run>,
     /// The engine comparison's sizes on disk and compactions.
@@ -201,6 +203,16 @@ fn disk_table(out: &mut String, rows: &[Disk]) {
     }
 }
 
+fn pairs_table(out: &mut String, title: &str, rows: &[(String, String)]) {
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n### {title}\n\n| what | value |\n|---|---:|");
+    for (what, value) in rows {
+        let _ = writeln!(out, "| {what} | {value} |");
+    }
+}
+
 impl Report {
     /// The report as Markdown.
     pub fn markdown(&self) -> String {
@@ -226,12 +238,12 @@ impl Report {
             "watchers",
             &self.watch,
         );
-        if !self.process.is_empty() {
-            let _ = writeln!(out, "\n### Server process\n\n| what | value |\n|---|---:|");
-            for (what, value) in &self.process {
-                let _ = writeln!(out, "| {what} | {value} |");
-            }
-        }
+        pairs_table(&mut out, "Server process", &self.process);
+        pairs_table(
+            &mut out,
+            "Control plane, simulated nodes",
+            &self.control_plane,
+        );
         out
     }
 

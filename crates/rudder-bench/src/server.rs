@@ -73,7 +73,20 @@ impl Server {
             .prefix("rudder-bench-")
             .tempdir()
             .context("creating the data directory")?;
-        Self::start_in(binary, dir).await
+        Self::start_in(binary, dir, &[]).await
+    }
+
+    /// Starts a server with extra `rudder server` flags on a fresh data directory and waits
+    /// for `/readyz`.
+    ///
+    /// # Errors
+    /// As [`Server::start`].
+    pub async fn start_with(binary: &Path, flags: &[&str]) -> anyhow::Result<Server> {
+        let dir = tempfile::Builder::new()
+            .prefix("rudder-bench-")
+            .tempdir()
+            .context("creating the data directory")?;
+        Self::start_in(binary, dir, flags).await
     }
 
     /// Stops the server and starts it again on the same data directory (certificates,
@@ -86,10 +99,10 @@ impl Server {
             mut process, dir, ..
         } = self;
         process.stop();
-        Self::start_in(binary, dir).await
+        Self::start_in(binary, dir, &[]).await
     }
 
-    async fn start_in(binary: &Path, dir: TempDir) -> anyhow::Result<Server> {
+    async fn start_in(binary: &Path, dir: TempDir, flags: &[&str]) -> anyhow::Result<Server> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let data = dir.path().join("data");
         let log_path = dir.path().join("server.log");
@@ -100,6 +113,7 @@ impl Server {
             .arg("--data-dir")
             .arg(&data)
             .args(["--bind-address", "127.0.0.1", "--port", &port.to_string()])
+            .args(flags)
             .env("RUDDER_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -133,6 +147,11 @@ impl Server {
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
+    }
+
+    /// The admin kubeconfig the server wrote.
+    pub fn kubeconfig(&self) -> PathBuf {
+        self.dir.path().join("data").join("kubeconfig.yaml")
     }
 
     /// How to reach the server.

@@ -17,6 +17,7 @@ use super::{key, selector, Context, Error};
 use crate::events::EventType;
 use crate::workload::hash::template_hash;
 use crate::workload::history::{self, CONTROLLER_REVISION_HASH};
+use crate::workload::mapping::cached_in;
 use crate::workload::pod::controller_ref;
 use crate::workload::pod_control::{PodControl, Wording};
 use crate::workload::revisions::{self, RevisionError};
@@ -37,22 +38,8 @@ pub async fn reconcile(ds: Arc<DaemonSet>, ctx: Arc<Context>) -> Result<Action, 
     let namespace = ds.namespace().unwrap_or_default();
     let key = key(&namespace, &ds.name_any());
     let now = ctx.clock.now();
-    let in_namespace = |ns: Option<String>| ns.as_deref() == Some(namespace.as_str());
-    let pods: Vec<Pod> = ctx
-        .pods
-        .state()
-        .iter()
-        .filter(|p| in_namespace(p.namespace()))
-        .map(|p| Pod::clone(p))
-        .collect();
-    let live: HashSet<&str> = pods
-        .iter()
-        .filter(|p| p.metadata.deletion_timestamp.is_none())
-        .filter_map(|p| p.metadata.uid.as_deref())
-        .collect();
-    let satisfied = ctx
-        .expectations
-        .satisfied(&key, now, |uid| live.contains(uid));
+    let pods: Vec<Pod> = cached_in(&ctx.pods, &namespace);
+    let satisfied = ctx.expectations.satisfied_by(&key, now, &pods);
     let sel = selector(&ds);
     let selected = |labels: &std::collections::BTreeMap<String, String>| {
         sel.as_ref().is_some_and(|s| s.matches(labels))
@@ -61,13 +48,7 @@ pub async fn reconcile(ds: Arc<DaemonSet>, ctx: Arc<Context>) -> Result<Action, 
         selected(p.labels())
     })
     .await?;
-    let cached: Vec<ControllerRevision> = ctx
-        .revisions
-        .state()
-        .iter()
-        .filter(|r| in_namespace(r.namespace()))
-        .map(|r| ControllerRevision::clone(r))
-        .collect();
+    let cached: Vec<ControllerRevision> = cached_in(&ctx.revisions, &namespace);
     let mut revisions = adoption::claim(
         &ctx.client,
         ds.as_ref(),

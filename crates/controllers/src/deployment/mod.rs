@@ -29,6 +29,7 @@ use crate::clock::Clock;
 use crate::events::EventRecorder;
 use crate::harness::Harness;
 use crate::workload::adoption;
+use crate::workload::mapping::selecting;
 use crate::workload::pod::controller_of;
 use crate::workload::{patch_params, post_params};
 use plan::{Input, Note, Plan, Write};
@@ -120,13 +121,7 @@ fn owners_of(deployments: &Store<Deployment>, rs: &ReplicaSet) -> Vec<ObjectRef<
             _ => Vec::new(),
         };
     }
-    deployments
-        .state()
-        .iter()
-        .filter(|d| d.namespace().as_deref() == Some(namespace.as_str()))
-        .filter(|d| selector(d).is_some_and(|s| s.matches(rs.labels())))
-        .map(|d| ObjectRef::from_obj(d.as_ref()))
-        .collect()
+    selecting(deployments, &namespace, rs.labels(), selector)
 }
 
 fn selector(d: &Deployment) -> Option<Selector> {

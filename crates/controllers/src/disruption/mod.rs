@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::events::{EventRecorder, EventType};
 use crate::harness::Harness;
+use crate::workload::mapping::selecting;
 use crate::workload::post_params;
 pub use scale::ScaleError;
 
@@ -98,14 +99,8 @@ fn guarding(
     budgets: &Store<PodDisruptionBudget>,
     pod: &Pod,
 ) -> Vec<ObjectRef<PodDisruptionBudget>> {
-    let namespace = pod.namespace();
-    budgets
-        .state()
-        .iter()
-        .filter(|b| b.namespace() == namespace)
-        .filter(|b| selector(b).is_some_and(|s| s.matches(pod.labels())))
-        .map(|b| ObjectRef::from_obj(b.as_ref()))
-        .collect()
+    let namespace = pod.namespace().unwrap_or_default();
+    selecting(budgets, &namespace, pod.labels(), selector)
 }
 
 /// Recomputes one budget's status.

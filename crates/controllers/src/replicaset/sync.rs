@@ -14,6 +14,7 @@ use serde_json::json;
 use super::decision::{self, Failure, Manage};
 use super::{after_sync, key, Context, Error, ReplicaOwner, ReplicaView};
 use crate::workload::adoption;
+use crate::workload::mapping::cached_in;
 use crate::workload::patch_params;
 use crate::workload::pod::{controller_of, controller_ref, is_active, pod_from_template};
 use crate::workload::pod_control::{message, PodControl, Wording};
@@ -31,21 +32,8 @@ pub async fn reconcile<K: ReplicaOwner>(
     let key = key(&namespace, &name);
     let view = obj.view();
     let now = ctx.clock.now();
-    let in_namespace: Vec<Pod> = ctx
-        .pods
-        .state()
-        .iter()
-        .filter(|p| p.namespace().as_deref() == Some(namespace.as_str()))
-        .map(|p| Pod::clone(p))
-        .collect();
-    let live: HashSet<&str> = in_namespace
-        .iter()
-        .filter(|p| p.metadata.deletion_timestamp.is_none())
-        .filter_map(|p| p.metadata.uid.as_deref())
-        .collect();
-    let satisfied = ctx
-        .expectations
-        .satisfied(&key, now, |uid| live.contains(uid));
+    let in_namespace: Vec<Pod> = cached_in(&ctx.pods, &namespace);
+    let satisfied = ctx.expectations.satisfied_by(&key, now, &in_namespace);
     let active: Vec<Pod> = in_namespace
         .iter()
         .filter(|p| is_active(p))

@@ -18,6 +18,7 @@ use super::{key, selector, Context, Error};
 use crate::events::EventType;
 use crate::workload::hash::hash_of;
 use crate::workload::history::{self, REVISION_HASH};
+use crate::workload::mapping::cached_in;
 use crate::workload::pod::controller_ref;
 use crate::workload::pod_control::{message, PodControl, Wording};
 use crate::workload::revisions::{self, RevisionError};
@@ -32,35 +33,15 @@ pub async fn reconcile(set: Arc<StatefulSet>, ctx: Arc<Context>) -> Result<Actio
     let name = set.name_any();
     let key = key(&namespace, &name);
     let now = ctx.clock.now();
-    let in_namespace = |ns: Option<String>| ns.as_deref() == Some(namespace.as_str());
-    let pods: Vec<Pod> = ctx
-        .pods
-        .state()
-        .iter()
-        .filter(|p| in_namespace(p.namespace()))
-        .map(|p| Pod::clone(p))
-        .collect();
-    let live: HashSet<&str> = pods
-        .iter()
-        .filter(|p| p.metadata.deletion_timestamp.is_none())
-        .filter_map(|p| p.metadata.uid.as_deref())
-        .collect();
-    let satisfied = ctx
-        .expectations
-        .satisfied(&key, now, |uid| live.contains(uid));
+    let pods: Vec<Pod> = cached_in(&ctx.pods, &namespace);
+    let satisfied = ctx.expectations.satisfied_by(&key, now, &pods);
     let sel = selector(&set);
     let member = |p: &Pod| {
         sel.as_ref().is_some_and(|s| s.matches(p.labels()))
             && ordinal_of(&name, p.metadata.name.as_deref().unwrap_or_default()).is_some()
     };
     let pods = adoption::claim(&ctx.client, set.as_ref(), pods, member).await?;
-    let cached: Vec<ControllerRevision> = ctx
-        .revisions
-        .state()
-        .iter()
-        .filter(|r| in_namespace(r.namespace()))
-        .map(|r| ControllerRevision::clone(r))
-        .collect();
+    let cached: Vec<ControllerRevision> = cached_in(&ctx.revisions, &namespace);
     let selected = |r: &ControllerRevision| sel.as_ref().is_some_and(|s| s.matches(r.labels()));
     let mut revisions = adoption::claim(&ctx.client, set.as_ref(), cached, selected).await?;
     history::sort(&mut revisions);
@@ -91,12 +72,9 @@ pub async fn reconcile(set: Arc<StatefulSet>, ctx: Arc<Context>) -> Result<Actio
         .cloned()
         .unwrap_or_else(|| update.clone());
 
-    let claims: BTreeMap<String, PersistentVolumeClaim> = ctx
-        .claims
-        .state()
-        .iter()
-        .filter(|c| in_namespace(c.namespace()))
-        .map(|c| (c.name_any(), PersistentVolumeClaim::clone(c)))
+    let claims: BTreeMap<String, PersistentVolumeClaim> = cached_in(&ctx.claims, &namespace)
+        .into_iter()
+        .map(|c| (c.name_any(), c))
         .collect();
     let input = Input {
         set: &set,

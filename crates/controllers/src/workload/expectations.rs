@@ -7,6 +7,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
+use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 
 /// How long pending expectations hold before they are given up on.
@@ -120,6 +121,17 @@ impl Expectations {
             }
             false
         })
+    }
+
+    /// [`Expectations::satisfied`] against `pods`, every cached pod of the controller's
+    /// namespace.
+    pub fn satisfied_by(&self, key: &str, now: Timestamp, pods: &[Pod]) -> bool {
+        let live: HashSet<&str> = pods
+            .iter()
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .filter_map(|p| p.metadata.uid.as_deref())
+            .collect();
+        self.satisfied(key, now, |uid| live.contains(uid))
     }
 
     /// Forgets `key` (its object was deleted).

@@ -2,6 +2,7 @@
 //! pods, counts towards its expectations), and a change to an orphan wakes every controller of
 //! the kind in the namespace whose selector matches it (it may adopt it).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Pod;
@@ -16,6 +17,19 @@ use super::pod::controller_of;
 /// The key expectations are kept under: `namespace/name`.
 pub fn key(namespace: &str, name: &str) -> String {
     format!("{namespace}/{name}")
+}
+
+/// Copies of the cached objects in `namespace`.
+pub fn cached_in<K>(cache: &Store<K>, namespace: &str) -> Vec<K>
+where
+    K: Resource<DynamicType = ()> + Clone + 'static,
+{
+    cache
+        .state()
+        .iter()
+        .filter(|o| o.meta().namespace.as_deref() == Some(namespace))
+        .map(|o| K::clone(o))
+        .collect()
 }
 
 /// The controller of kind `K` of an object, if it has one.
@@ -50,12 +64,25 @@ where
             expectations.observe(&key(&namespace, &owner.name), uid, terminating);
             return vec![ObjectRef::new(&owner.name).within(&namespace)];
         }
-        owners
-            .state()
-            .iter()
-            .filter(|o| o.namespace().as_deref() == Some(namespace.as_str()))
-            .filter(|o| selector(o).is_some_and(|s| s.matches(pod.labels())))
-            .map(|o| ObjectRef::from_obj(o.as_ref()))
-            .collect()
+        selecting(&owners, &namespace, pod.labels(), selector)
     }
+}
+
+/// The objects of `owners` in `namespace` whose `selector` matches `labels`.
+pub fn selecting<K>(
+    owners: &Store<K>,
+    namespace: &str,
+    labels: &BTreeMap<String, String>,
+    selector: fn(&K) -> Option<Selector>,
+) -> Vec<ObjectRef<K>>
+where
+    K: Resource<DynamicType = ()> + Clone + 'static,
+{
+    owners
+        .state()
+        .iter()
+        .filter(|o| o.meta().namespace.as_deref() == Some(namespace))
+        .filter(|o| selector(o).is_some_and(|s| s.matches(labels)))
+        .map(|o| ObjectRef::from_obj(o.as_ref()))
+        .collect()
 }
