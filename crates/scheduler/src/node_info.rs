@@ -56,7 +56,7 @@ impl NodeInfo {
             .status
             .as_ref()
             .and_then(|s| s.allocatable.as_ref().or(s.capacity.as_ref()))
-            .map(Resources::from_list)
+            .map(Resources::from_wire)
             .unwrap_or_default();
         self.node = node;
     }

@@ -1,10 +1,12 @@
 //! Resource amounts as the scheduler counts them: CPU in millicores, everything else in whole
-//! units (bytes, pods), parsed from Kubernetes quantities; and a pod's effective requests.
+//! units (bytes, pods), read from `rudder-quantity`'s exact quantities as upstream's
+//! `MilliValue`/`Value`; and a pod's effective requests.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Container, Pod};
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity as WireQuantity;
+use rudder_quantity::{list, ResourceList};
 
 /// CPU counted for a container that requests none, when scoring (upstream: 100m).
 pub const DEFAULT_MILLI_CPU_REQUEST: i64 = 100;
@@ -27,18 +29,23 @@ pub struct Resources {
 }
 
 impl Resources {
-    /// Reads a resource list (`requests`, `allocatable`).
-    pub fn from_list(list: &BTreeMap<String, Quantity>) -> Self {
+    /// Reads a wire resource list (`allocatable`); malformed entries count as absent.
+    pub fn from_wire(list: &BTreeMap<String, WireQuantity>) -> Self {
+        Self::from_list(&list::parse(list))
+    }
+
+    /// Reads a parsed resource list: CPU in thousandths, the rest in whole units, both
+    /// rounded up as upstream's `MilliValue` and `Value` are.
+    pub fn from_list(list: &ResourceList) -> Self {
         let mut out = Resources::default();
         for (name, q) in list {
             match name.as_str() {
-                "cpu" => out.milli_cpu = parse_milli(&q.0).unwrap_or(0),
-                "memory" => out.memory = parse_units(&q.0).unwrap_or(0),
-                "ephemeral-storage" => out.ephemeral_storage = parse_units(&q.0).unwrap_or(0),
-                "pods" => out.pods = parse_units(&q.0).unwrap_or(0),
+                "cpu" => out.milli_cpu = q.milli_value(),
+                "memory" => out.memory = q.value(),
+                "ephemeral-storage" => out.ephemeral_storage = q.value(),
+                "pods" => out.pods = q.value(),
                 other => {
-                    out.scalar
-                        .insert(other.to_owned(), parse_units(&q.0).unwrap_or(0));
+                    out.scalar.insert(other.to_owned(), q.value());
                 }
             }
         }
@@ -67,17 +74,6 @@ impl Resources {
         }
     }
 
-    /// The per-resource maximum of this amount and `other`.
-    fn max_with(&mut self, other: &Resources) {
-        self.milli_cpu = self.milli_cpu.max(other.milli_cpu);
-        self.memory = self.memory.max(other.memory);
-        self.ephemeral_storage = self.ephemeral_storage.max(other.ephemeral_storage);
-        for (k, v) in &other.scalar {
-            let e = self.scalar.entry(k.clone()).or_insert(0);
-            *e = (*e).max(*v);
-        }
-    }
-
     /// The amount of the named resource (`cpu` in millicores).
     pub fn get(&self, name: &str) -> i64 {
         match name {
@@ -90,45 +86,19 @@ impl Resources {
     }
 }
 
-/// A container's requests; a limit stands in for a request left unset, as upstream's
-/// defaulting makes it.
+/// A container's own requests (the API server has defaulted them from limits).
 fn container_requests(c: &Container) -> Resources {
-    let Some(r) = c.resources.as_ref() else {
-        return Resources::default();
-    };
-    let mut list = r.limits.clone().unwrap_or_default();
-    list.extend(r.requests.clone().unwrap_or_default());
-    Resources::from_list(&list)
+    c.resources
+        .as_ref()
+        .and_then(|r| r.requests.as_ref())
+        .map(Resources::from_wire)
+        .unwrap_or_default()
 }
 
-/// A pod's effective requests, as upstream computes them: the sum over containers, at least
-/// the largest init container (restartable sidecars add up), plus the pod overhead.
+/// A pod's effective requests, as upstream's `resourcehelper.PodRequests` computes them (see
+/// [`rudder_quantity::pod_requests`]).
 pub fn pod_requests(pod: &Pod) -> Resources {
-    let Some(spec) = pod.spec.as_ref() else {
-        return Resources::default();
-    };
-    let mut sum = Resources::default();
-    for c in &spec.containers {
-        sum.add(&container_requests(c));
-    }
-    let mut sidecars = Resources::default();
-    let mut init_max = Resources::default();
-    for c in spec.init_containers.iter().flatten() {
-        let req = container_requests(c);
-        if c.restart_policy.as_deref() == Some("Always") {
-            sidecars.add(&req);
-            sum.add(&req);
-        } else {
-            let mut with_sidecars = req;
-            with_sidecars.add(&sidecars);
-            init_max.max_with(&with_sidecars);
-        }
-    }
-    sum.max_with(&init_max);
-    if let Some(overhead) = spec.overhead.as_ref() {
-        sum.add(&Resources::from_list(overhead));
-    }
-    sum
+    Resources::from_list(&rudder_quantity::pod_requests(pod))
 }
 
 /// The CPU and memory a pod counts for when scoring: like [`pod_requests`], with upstream's
@@ -164,63 +134,6 @@ pub fn non_zero_requests(pod: &Pod) -> (i64, i64) {
     (cpu, mem)
 }
 
-/// Splits a quantity into its number and suffix.
-fn split(q: &str) -> (&str, &str) {
-    let q = q.trim();
-    let at = q
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
-        .unwrap_or(q.len());
-    // An exponent (`1e3`) belongs to the number.
-    if q[at..].starts_with(['e', 'E'])
-        && q[at + 1..].chars().all(|c| c.is_ascii_digit())
-        && at + 1 < q.len()
-    {
-        return (q, "");
-    }
-    q.split_at(at)
-}
-
-/// The multiplier of a quantity suffix.
-fn multiplier(suffix: &str) -> Option<f64> {
-    Some(match suffix {
-        "" => 1.0,
-        "n" => 1e-9,
-        "u" => 1e-6,
-        "m" => 1e-3,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        "E" => 1e18,
-        "Ki" => 1024.0,
-        "Mi" => 1024.0 * 1024.0,
-        "Gi" => 1024.0 * 1024.0 * 1024.0,
-        "Ti" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
-        "Pi" => 1024.0 * 1024.0 * 1024.0 * 1024.0 * 1024.0,
-        "Ei" => 1024.0 * 1024.0 * 1024.0 * 1024.0 * 1024.0 * 1024.0,
-        _ => return None,
-    })
-}
-
-fn parse_scaled(q: &str, scale: f64) -> Option<i64> {
-    let (number, suffix) = split(q);
-    let value: f64 = number.parse().ok()?;
-    let scaled = value * multiplier(suffix)? * scale;
-    // Quantities round up to the unit asked for, as upstream's `Value`/`MilliValue` do.
-    Some(scaled.ceil() as i64)
-}
-
-/// A quantity in thousandths (`500m` → 500, `2` → 2000); `None` when malformed.
-pub fn parse_milli(q: &str) -> Option<i64> {
-    parse_scaled(q, 1000.0)
-}
-
-/// A quantity in whole units, rounded up (`1Ki` → 1024, `1.5` → 2); `None` when malformed.
-pub fn parse_units(q: &str) -> Option<i64> {
-    parse_scaled(q, 1.0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,15 +144,22 @@ mod tests {
     }
 
     #[test]
-    fn quantities_parse_with_decimal_and_binary_suffixes() {
-        assert_eq!(parse_milli("500m"), Some(500));
-        assert_eq!(parse_milli("2"), Some(2000));
-        assert_eq!(parse_milli("0.1"), Some(100));
-        assert_eq!(parse_units("1Ki"), Some(1024));
-        assert_eq!(parse_units("128Mi"), Some(128 * 1024 * 1024));
-        assert_eq!(parse_units("1G"), Some(1_000_000_000));
-        assert_eq!(parse_units("1e3"), Some(1000));
-        assert_eq!(parse_units("12x"), None);
+    fn lists_count_cpu_in_millicores_and_the_rest_in_whole_units_rounded_up() {
+        let wire = |v: &str| WireQuantity(v.to_owned());
+        let list: BTreeMap<String, WireQuantity> = [
+            ("cpu".to_owned(), wire("0.1")),
+            ("memory".to_owned(), wire("128Mi")),
+            ("pods".to_owned(), wire("110")),
+            ("example.com/gpu".to_owned(), wire("1.5")),
+            ("ephemeral-storage".to_owned(), wire("12x")),
+        ]
+        .into();
+        let r = Resources::from_wire(&list);
+        assert_eq!(r.milli_cpu, 100);
+        assert_eq!(r.memory, 128 * 1024 * 1024);
+        assert_eq!(r.pods, 110);
+        assert_eq!(r.get("example.com/gpu"), 2);
+        assert_eq!(r.ephemeral_storage, 0);
     }
 
     #[test]
@@ -255,14 +175,6 @@ mod tests {
         let r = pod_requests(&p);
         assert_eq!(r.milli_cpu, 1010);
         assert_eq!(r.memory, 64 * 1024 * 1024);
-    }
-
-    #[test]
-    fn limits_stand_in_for_missing_requests() {
-        let p = pod(
-            json!({"spec": {"containers": [{"name": "a", "resources": {"limits": {"cpu": "1"}}}]}}),
-        );
-        assert_eq!(pod_requests(&p).milli_cpu, 1000);
     }
 
     #[test]
