@@ -1,8 +1,9 @@
 //! DaemonSets through kubectl against Node objects made with kubectl: one pod pinned to each
 //! eligible node, tainted nodes skipped unless tolerated, nodes added later followed and nodes
 //! removed cleaned up, `kubectl get ds` columns, rollout status, rolling update, history and
-//! undo. A stand-in marks pods Ready (see `workloads_support`); no scheduler binds the pods, so
-//! the tests read the node each pod is pinned to through its node affinity.
+//! undo. A stand-in marks pods Ready (see `workloads_support`). The controller pins each pod to
+//! its node through node affinity and the scheduler binds it there; the tests read the pinned
+//! node (binding may lag) and check that a bound pod is bound to that node.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -53,6 +54,9 @@ fn pods_by_node(cluster: &Cluster) -> BTreeMap<String, Vec<String>> {
         assert_eq!(field["key"], "metadata.name", "{pod}");
         assert_eq!(field["operator"], "In");
         let node = field["values"][0].as_str().unwrap().to_owned();
+        if let Some(bound) = pod["spec"]["nodeName"].as_str() {
+            assert_eq!(bound, node, "{pod}");
+        }
         let image = pod["spec"]["containers"][0]["image"]
             .as_str()
             .unwrap()

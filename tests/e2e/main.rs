@@ -21,6 +21,7 @@ mod namespaces;
 mod node_lifecycle;
 mod python_client;
 mod quota_volumes_autoscaling;
+mod scheduler;
 mod served_versions;
 mod server_side_apply;
 mod services;

@@ -172,8 +172,8 @@ fn has_taint(node: &Value, key: &str, effect: &str) -> bool {
     taints(node).contains(&(key.to_owned(), effect.to_owned()))
 }
 
-/// A ReplicaSet with one pod bound to `node` (through its template, as no scheduler runs
-/// here), whose template then moves to `other`, so a replacement lands there. `other` never
+/// A ReplicaSet with one pod bound to `node` (its template names the node, so the scheduler
+/// leaves it alone), whose template then moves to `other`, so a replacement lands there. `other` never
 /// posts status, so it stays untainted for its startup grace period. Returns the first pod.
 fn replicated_pod_on(cluster: &Cluster, node: &str, other: &str) -> String {
     cluster.apply(

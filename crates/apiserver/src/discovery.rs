@@ -105,6 +105,12 @@ pub fn resource_list(index: &Index, group: &str, version: &str) -> Option<Value>
                 "group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"],
             }));
         }
+        if rt.subresources.binding {
+            resources.push(json!({
+                "name": format!("{}/binding", rt.plural), "singularName": "", "namespaced": rt.namespaced,
+                "kind": "Binding", "verbs": ["create"],
+            }));
+        }
         if rt.subresources.eviction {
             // kubectl drain looks for this entry (group and version set) to use evictions.
             resources.push(json!({
@@ -140,6 +146,13 @@ fn aggregated_resource(rt: &ResourceType) -> Value {
             "subresource": "scale",
             "responseKind": {"group": "autoscaling", "version": "v1", "kind": "Scale"},
             "verbs": ["get", "patch", "update"],
+        }));
+    }
+    if rt.subresources.binding {
+        subresources.push(json!({
+            "subresource": "binding",
+            "responseKind": {"group": "", "version": "v1", "kind": "Binding"},
+            "verbs": ["create"],
         }));
     }
     if rt.subresources.eviction {

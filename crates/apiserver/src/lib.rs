@@ -29,6 +29,8 @@ pub mod server;
 pub mod storage;
 pub mod strategy;
 pub mod table;
+#[cfg(test)]
+mod test_server;
 pub mod watch_cache;
 
 use std::sync::Arc;

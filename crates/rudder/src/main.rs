@@ -7,6 +7,7 @@
 mod agent;
 mod controllers;
 mod duration;
+mod scheduler;
 mod server;
 
 use clap::{Parser, Subcommand};

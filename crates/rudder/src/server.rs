@@ -72,6 +72,9 @@ pub struct ServerArgs {
     /// window.
     #[arg(long, default_value = "5m", value_parser = crate::duration::parse)]
     horizontal_pod_autoscaler_downscale_stabilization: std::time::Duration,
+    /// Do not run the scheduler (pods stay Pending unless they name a node).
+    #[arg(long)]
+    disable_scheduler: bool,
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -192,12 +195,27 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         stop_controllers.clone(),
     )?;
 
+    let scheduler = if args.disable_scheduler {
+        None
+    } else {
+        Some(crate::scheduler::start(
+            &pki,
+            &server_url,
+            &host_name(),
+            stop_controllers.clone(),
+        )?)
+    };
+
     wait_for_signal().await;
     tracing::info!("shutting down");
-    // Controllers and nodes first: they release their Lease through the API server.
+    // Controllers, the scheduler and nodes first: they release their Leases through the API
+    // server.
     stop_controllers.cancel();
     if let Some(controllers) = controllers {
         let _ = controllers.await;
+    }
+    if let Some(scheduler) = scheduler {
+        let _ = scheduler.await;
     }
     if let Some(nodes) = nodes {
         let _ = nodes.await;

@@ -127,6 +127,7 @@ fn resource_type(
         subresources: Subresources {
             status,
             scale: scale.is_some(),
+            binding: false,
             eviction: false,
         },
         strategy: Arc::new(CustomResourceStrategy {

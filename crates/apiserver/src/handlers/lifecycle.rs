@@ -18,6 +18,9 @@ pub enum Part {
     /// A Namespace's `/finalize` subresource (only `spec.finalizers` changes are taken; the
     /// caller builds the object from the stored one).
     Finalize,
+    /// A pod's `/binding` subresource (the caller builds the object from the stored one:
+    /// `spec.nodeName`, annotations and the PodScheduled condition).
+    Binding,
 }
 
 impl Part {
@@ -27,6 +30,7 @@ impl Part {
             Part::Main => "",
             Part::Status => "status",
             Part::Finalize => "finalize",
+            Part::Binding => "binding",
         }
     }
 }
@@ -166,7 +170,7 @@ pub fn prepare_update(
             }
             obj
         }
-        Part::Finalize => new,
+        Part::Finalize | Part::Binding => new,
         Part::Status => {
             let mut obj = old.clone();
             set_or_remove(&mut obj, "status", new.get("status").cloned());

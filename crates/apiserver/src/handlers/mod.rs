@@ -1,6 +1,7 @@
 //! The generic request pipeline: every resource request goes through [`serve`], which resolves
 //! the resource type from the registry and runs the verb with that type's strategy.
 
+mod binding;
 mod delete;
 mod eviction;
 mod lifecycle;
@@ -214,6 +215,17 @@ async fn route(state: &Arc<ApiState>, request: Request) -> Result<Response, ApiE
         let user = parts.extensions.get::<crate::auth::User>();
         return review::serve(&ctx, answer, &parts.method, &body, user).await;
     }
+    if ctx.rt.is_binding() {
+        return match (
+            &parts.method,
+            ctx.path.name.is_some(),
+            &ctx.path.subresource,
+        ) {
+            (&Method::POST, false, None) => binding::bind(&ctx, &body).await,
+            (_, _, Some(_)) => Err(ApiError::NoRoute),
+            _ => Err(ApiError::MethodNotAllowed),
+        };
+    }
     let sub = ctx.path.subresource.clone();
     let has_name = ctx.path.name.is_some();
     match (&parts.method, has_name, sub.as_deref()) {
@@ -247,6 +259,9 @@ async fn route(state: &Arc<ApiState>, request: Request) -> Result<Response, ApiE
         (&Method::PATCH, true, Some("scale")) if ctx.rt.subresources.scale => {
             write::patch_scale(&ctx, &body).await
         }
+        (&Method::POST, true, Some("binding")) if ctx.rt.subresources.binding => {
+            binding::bind(&ctx, &body).await
+        }
         (&Method::DELETE, true, None) => write::delete(&ctx, &body).await,
         (&Method::DELETE, false, None) => write::delete_collection(&ctx, &body).await,
         (_, _, Some(_)) if !known_subresource(&ctx.rt, sub.as_deref()) => Err(ApiError::NoRoute),
@@ -258,6 +273,7 @@ fn known_subresource(rt: &ResourceType, sub: Option<&str>) -> bool {
     match sub {
         Some("status") => rt.subresources.status,
         Some("scale") => rt.subresources.scale,
+        Some("binding") => rt.subresources.binding,
         Some("eviction") => rt.subresources.eviction,
         _ => false,
     }

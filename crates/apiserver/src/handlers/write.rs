@@ -237,7 +237,7 @@ fn gone(obj: &Value) -> bool {
 
 /// Runs `build` against the current object until its result is stored, retrying lost races
 /// unless the caller pinned a resourceVersion.
-async fn guaranteed_update<F>(
+pub(crate) async fn guaranteed_update<F>(
     ctx: &Ctx<'_>,
     pinned: Option<i64>,
     mut build: F,

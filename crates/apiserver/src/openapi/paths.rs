@@ -35,8 +35,8 @@ pub fn add_resource(paths: &mut Map<String, Value>, rt: &ResourceType, root: &st
     } else {
         format!("{base}/{}", rt.plural)
     };
-    if rt.strategy.review().is_some() {
-        // Answered, never stored: only create.
+    if rt.create_only() {
+        // Answered or applied, never stored: only create.
         let create = ops.create(&format!("create{{}}{scope}{}", rt.kind));
         let parameters = ops.scope_parameters(false);
         paths.insert(collection, ops.path_item(parameters, [("post", create)]));

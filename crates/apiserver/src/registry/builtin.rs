@@ -35,6 +35,7 @@ impl ScopeFlag for k8s_openapi::ClusterResourceScope {
 const NONE: Subresources = Subresources {
     status: false,
     scale: false,
+    binding: false,
     eviction: false,
 };
 const STATUS: Subresources = Subresources {
@@ -45,8 +46,9 @@ const SCALE: Subresources = Subresources {
     scale: true,
     ..STATUS
 };
-/// A pod's: status and eviction.
+/// A pod's: status, binding and eviction.
 const POD: Subresources = Subresources {
+    binding: true,
     eviction: true,
     ..STATUS
 };
@@ -243,6 +245,7 @@ pub fn all() -> Vec<Arc<ResourceType>> {
                 ..columns(table::EVENT)
             },
         ),
+        builtin::<core::Binding>(&[], &[], NONE, Hooks::default()),
         builtin::<core::PersistentVolume>(
             &["pv"],
             &[],

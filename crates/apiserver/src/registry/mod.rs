@@ -20,6 +20,8 @@ pub struct Subresources {
     pub status: bool,
     /// `/scale`: an autoscaling/v1 Scale view of `spec.replicas`.
     pub scale: bool,
+    /// `/binding`: a pod's core/v1 Binding to a node (create only).
+    pub binding: bool,
     /// `/eviction`: a policy/v1 Eviction deletes the pod if its PodDisruptionBudget allows.
     pub eviction: bool,
 }
@@ -140,10 +142,20 @@ impl ResourceType {
         crate::error::gr(&self.group, &self.plural)
     }
 
-    /// The verbs served on the main resource: only `create` for kinds that are answered and
-    /// never stored (see [`Strategy::review`]).
+    /// Whether this is core/v1 Binding, which is created to bind a pod and never stored itself.
+    pub fn is_binding(&self) -> bool {
+        self.group.is_empty() && self.kind == "Binding"
+    }
+
+    /// Whether only `create` is served: kinds that are answered and never stored (see
+    /// [`Strategy::review`]) and [`ResourceType::is_binding`].
+    pub fn create_only(&self) -> bool {
+        self.strategy.review().is_some() || self.is_binding()
+    }
+
+    /// The verbs served on the main resource (see [`ResourceType::create_only`]).
     pub fn verbs(&self) -> &'static [&'static str] {
-        if self.strategy.review().is_some() {
+        if self.create_only() {
             return &["create"];
         }
         &[

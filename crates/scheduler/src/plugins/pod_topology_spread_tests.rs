@@ -1,0 +1,128 @@
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::Pod;
+use serde_json::json;
+
+use super::*;
+use crate::cache::Cache;
+use crate::testing::{node, pod, with_labels, with_spec};
+
+fn zoned_cache() -> Cache {
+    let mut cache = Cache::new();
+    for (name, zone) in [("a1", "a"), ("a2", "a"), ("b1", "b")] {
+        cache.upsert_node(Arc::new(with_labels(
+            node(name, "4", "8Gi"),
+            &[("zone", zone)],
+        )));
+    }
+    cache
+}
+
+fn spread_pod(name: &str, when: &str, max_skew: i32) -> Pod {
+    let constraints = serde_json::from_value(json!([{
+        "maxSkew": max_skew, "topologyKey": "zone", "whenUnsatisfiable": when,
+        "labelSelector": {"matchLabels": {"app": "web"}},
+    }]))
+    .ok();
+    with_labels(
+        with_spec(pod(name, "", ""), |s| {
+            s.topology_spread_constraints = constraints
+        }),
+        &[("app", "web")],
+    )
+}
+
+fn bind(cache: &mut Cache, p: Pod, node: &str) {
+    let p = with_spec(p, |s| s.node_name = Some(node.to_owned()));
+    cache.add_bound_pod(Arc::new(PodInfo::new(Arc::new(p))));
+}
+
+fn verdicts(cache: &Cache, p: &PodInfo) -> Vec<(String, Status)> {
+    let mut state = CycleState::new();
+    let snapshot = cache.snapshot();
+    if let Err(s) = PodTopologySpread.pre_filter(&mut state, p, &snapshot) {
+        return vec![("prefilter".to_owned(), s)];
+    }
+    let mut out: Vec<(String, Status)> = snapshot
+        .nodes
+        .iter()
+        .map(|n| (n.name.clone(), PodTopologySpread.filter(&state, p, n)))
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+#[test]
+fn hard_constraint_rejects_nodes_in_the_fuller_zone() {
+    let mut cache = zoned_cache();
+    bind(&mut cache, spread_pod("w1", "DoNotSchedule", 1), "a1");
+    let p = PodInfo::new(Arc::new(spread_pod("w2", "DoNotSchedule", 1)));
+    let v = verdicts(&cache, &p);
+    assert_eq!(v[0].1.reasons, vec![REASON.to_owned()]);
+    assert_eq!(v[1].1.reasons, vec![REASON.to_owned()]);
+    assert!(v[2].1.is_success(), "zone b is empty");
+}
+
+#[test]
+fn larger_max_skew_allows_the_fuller_zone() {
+    let mut cache = zoned_cache();
+    bind(&mut cache, spread_pod("w1", "DoNotSchedule", 2), "a1");
+    let p = PodInfo::new(Arc::new(spread_pod("w2", "DoNotSchedule", 2)));
+    assert!(verdicts(&cache, &p).iter().all(|(_, s)| s.is_success()));
+}
+
+#[test]
+fn node_without_the_topology_label_is_unresolvable() {
+    let mut cache = zoned_cache();
+    cache.upsert_node(Arc::new(node("bare", "4", "8Gi")));
+    let p = PodInfo::new(Arc::new(spread_pod("w", "DoNotSchedule", 1)));
+    let v = verdicts(&cache, &p);
+    let bare = v
+        .iter()
+        .find(|(n, _)| n == "bare")
+        .map(|(_, s)| s.clone())
+        .unwrap_or_else(Status::success);
+    assert_eq!(bare.reasons, vec![REASON_MISSING_LABEL.to_owned()]);
+}
+
+#[test]
+fn min_domains_beyond_the_existing_zones_counts_the_minimum_as_zero() {
+    let mut cache = zoned_cache();
+    bind(&mut cache, spread_pod("w1", "DoNotSchedule", 1), "a1");
+    bind(&mut cache, spread_pod("w2", "DoNotSchedule", 1), "b1");
+    let mut p = spread_pod("w3", "DoNotSchedule", 1);
+    if let Some(c) = p
+        .spec
+        .as_mut()
+        .and_then(|s| s.topology_spread_constraints.as_mut())
+    {
+        c[0].min_domains = Some(3);
+    }
+    let v = verdicts(&cache, &PodInfo::new(Arc::new(p)));
+    assert!(
+        v.iter().all(|(_, s)| !s.is_success()),
+        "with 2 of 3 domains every placement has skew 2"
+    );
+}
+
+#[test]
+fn soft_constraint_scores_the_emptier_zone_higher_and_never_filters() {
+    let mut cache = zoned_cache();
+    bind(&mut cache, spread_pod("w1", "ScheduleAnyway", 1), "a1");
+    let p = PodInfo::new(Arc::new(spread_pod("w2", "ScheduleAnyway", 1)));
+    assert_eq!(verdicts(&cache, &p)[0].1.code, crate::framework::Code::Skip);
+    let snapshot = cache.snapshot();
+    let nodes: Vec<&NodeInfo> = snapshot.nodes.iter().collect();
+    let mut state = CycleState::new();
+    assert!(PodTopologySpread
+        .pre_score(&mut state, &p, &snapshot, &nodes)
+        .is_success());
+    let mut scores: Vec<i64> = nodes
+        .iter()
+        .map(|n| PodTopologySpread.score(&state, &p, n))
+        .collect();
+    PodTopologySpread.normalize(&state, &mut scores);
+    let b1 = nodes.iter().position(|n| n.name == "b1").unwrap_or(0);
+    let a2 = nodes.iter().position(|n| n.name == "a2").unwrap_or(0);
+    assert!(scores[b1] > scores[a2], "{scores:?}");
+}
