@@ -27,6 +27,7 @@ pub mod resourcequota;
 pub mod serviceaccount;
 pub mod statefulset;
 pub mod tainteviction;
+pub mod taints;
 pub mod ttlafterfinished;
 pub mod volume;
 pub mod workload;
