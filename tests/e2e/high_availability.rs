@@ -84,8 +84,9 @@ async fn only_the_lease_holder_acts_and_killing_it_hands_over() {
         second.ok(&["scale", "deployment", "ha", "--replicas=5"]);
         assert!(
             eventually(HAND_OVER, || pods(&second) == 5),
-            "the new leader did not scale: {}",
-            second.ok(&["get", "deploy,rs,pods"])
+            "the new leader did not scale: {}\nits log:\n{}",
+            second.ok(&["get", "deploy,rs,pods"]),
+            second.log()
         );
         assert_eq!(most_pods(&second, 10), 5);
     })

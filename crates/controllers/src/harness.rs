@@ -251,7 +251,7 @@ where
         });
         let reconcile = Arc::new(reconcile);
         let synced = futures::future::join_all(self.caches)
-            .map(|_| ())
+            .map(move |_| tracing::info!(controller = name, "caches synced"))
             .boxed()
             .shared();
         let deletions = match (self.on_deleted, self.api) {

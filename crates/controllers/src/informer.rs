@@ -133,7 +133,14 @@ where
                 listed.push(Arc::new(object));
                 continue;
             }
-            watcher::Event::InitDone => std::mem::take(&mut listed),
+            watcher::Event::InitDone => {
+                tracing::debug!(
+                    kind = K::kind(&()).as_ref(),
+                    objects = listed.len(),
+                    "shared informer listed"
+                );
+                std::mem::take(&mut listed)
+            }
         };
         let mut subscribers = lock(&subscribers);
         subscribers.retain(|s| {
