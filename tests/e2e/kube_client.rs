@@ -224,3 +224,52 @@ async fn kube_rs_watcher_resumes_after_the_server_is_killed_and_restarted() {
     converge(&reader, &mut events, &expected(&[("after", &[("k", "3")])])).await;
     task.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_only_reads_list_and_watch_partial_object_metadata() {
+    let cluster = Cluster::start();
+    let client = client(&cluster).await;
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    api.create(&PostParams::default(), &configmap("meta", &[("k", "v")]))
+        .await
+        .unwrap();
+
+    let one = api.get_metadata("meta").await.unwrap();
+    assert_eq!(one.metadata.labels.unwrap()["e2e"], "kube-client");
+    let listed = api
+        .list_metadata(&ListParams::default().labels(LABEL))
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 1);
+
+    // On the wire: metadata and the meta.k8s.io types, never the data.
+    let request = http::Request::get(format!(
+        "/api/v1/namespaces/default/configmaps?labelSelector={}",
+        LABEL.replace('=', "%3D")
+    ))
+    .header(
+        http::header::ACCEPT,
+        "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json",
+    )
+    .body(Vec::new())
+    .unwrap();
+    let list: serde_json::Value =
+        serde_json::from_str(&client.request_text(request).await.unwrap()).unwrap();
+    assert_eq!(list["kind"], "PartialObjectMetadataList");
+    assert_eq!(list["apiVersion"], "meta.k8s.io/v1");
+    let item = &list["items"][0];
+    assert_eq!(item["kind"], "PartialObjectMetadata", "{list}");
+    assert_eq!(item["metadata"]["name"], "meta");
+    assert!(item["metadata"]["resourceVersion"].is_string(), "{item}");
+    assert!(item.get("data").is_none(), "{item}");
+
+    let params = kube::api::WatchParams::default().labels(LABEL);
+    let mut events = api.watch_metadata(&params, "0").await.unwrap().boxed();
+    let first = tokio::time::timeout(CONVERGE, events.next()).await.unwrap();
+    match first {
+        Some(Ok(kube::api::WatchEvent::Added(object))) => {
+            assert_eq!(object.metadata.name.as_deref(), Some("meta"));
+        }
+        other => panic!("expected the ConfigMap's metadata, got {other:?}"),
+    }
+}

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use crate::durability::client;
 use crate::support::Cluster;
-use crate::workloads_support::{eventually, live_pods, record_pod_events, with_kubelet, PodEvent};
+use crate::workloads_support::{
+    eventually, live_pods, on_simulated_nodes, record_pod_events, PodEvent,
+};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -63,8 +65,8 @@ fn sorted_live(cluster: &Cluster) -> Vec<String> {
 
 #[test]
 fn statefulset_creates_members_in_order_with_claims_and_scales_down_from_the_top() {
-    let cluster = Cluster::start();
-    let rt = with_kubelet(&cluster, Duration::from_millis(300));
+    let cluster = on_simulated_nodes();
+    let rt = tokio::runtime::Runtime::new().unwrap();
     let log = Arc::new(Mutex::new(Vec::new()));
     let watcher = rt.block_on(client(&cluster));
     let task = rt.spawn(record_pod_events(
@@ -156,8 +158,8 @@ fn images(cluster: &Cluster) -> Vec<String> {
 
 #[test]
 fn statefulset_rolls_from_the_highest_ordinal_and_undo_restores_the_template() {
-    let cluster = Cluster::start();
-    let rt = with_kubelet(&cluster, Duration::from_millis(100));
+    let cluster = on_simulated_nodes();
+    let rt = tokio::runtime::Runtime::new().unwrap();
     cluster.apply(&stateful_set(3), &[]);
     rollout_status(&cluster);
     let log = Arc::new(Mutex::new(Vec::new()));
@@ -231,8 +233,7 @@ fn statefulset_rolls_from_the_highest_ordinal_and_undo_restores_the_template() {
 
 #[test]
 fn statefulset_partition_updates_only_the_members_at_or_above_it() {
-    let cluster = Cluster::start();
-    let _kubelet = with_kubelet(&cluster, Duration::ZERO);
+    let cluster = on_simulated_nodes();
     cluster.apply(&stateful_set(3), &[]);
     rollout_status(&cluster);
     let partition =

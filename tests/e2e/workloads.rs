@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::durability::client;
 use crate::support::Cluster;
-use crate::workloads_support::{eventually, live_pods, watch_bounds, with_kubelet, Observed};
+use crate::workloads_support::{eventually, live_pods, on_simulated_nodes, watch_bounds, Observed};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -55,8 +55,7 @@ fn settles_at(cluster: &Cluster, n: usize) -> bool {
 
 #[test]
 fn deployment_becomes_available_and_scales_to_exact_pod_counts() {
-    let cluster = Cluster::start();
-    let _kubelet = with_kubelet(&cluster, Duration::ZERO);
+    let cluster = on_simulated_nodes();
     cluster.apply(&deployment(3, "25%", "25%"), &[]);
     let out = rollout_status(&cluster);
     assert!(
@@ -110,8 +109,8 @@ fn deployment_becomes_available_and_scales_to_exact_pod_counts() {
 
 #[test]
 fn set_image_rolls_within_budgets_and_undo_restores_the_previous_template() {
-    let cluster = Cluster::start();
-    let rt = with_kubelet(&cluster, Duration::from_millis(300));
+    let cluster = on_simulated_nodes();
+    let rt = tokio::runtime::Runtime::new().unwrap();
     cluster.apply(&deployment(4, "1", "1"), &[]);
     rollout_status(&cluster);
 
@@ -173,8 +172,7 @@ fn set_image_rolls_within_budgets_and_undo_restores_the_previous_template() {
 
 #[test]
 fn pause_resume_and_restart_behave_as_upstream() {
-    let cluster = Cluster::start();
-    let _kubelet = with_kubelet(&cluster, Duration::ZERO);
+    let cluster = on_simulated_nodes();
     cluster.apply(&deployment(2, "1", "0"), &[]);
     rollout_status(&cluster);
     cluster.ok(&["rollout", "pause", "deployment/web"]);

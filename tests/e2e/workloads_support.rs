@@ -1,6 +1,7 @@
-//! Stand-ins for what the workload tests need but Rudder has no node for yet: a "kubelet" that
-//! marks every pod Running and Ready (after a delay, so rollouts proceed step by step), and a
-//! watcher that checks the rolling-update bounds on every event it sees.
+//! What the workload tests share: a cluster on simulated nodes (the scheduler places pods, the
+//! simulated nodes run them), a stand-in "kubelet" that marks every pod Running and Ready for
+//! tests that make Node objects of their own, and watchers that check rolling-update bounds and
+//! creation order on every event they see.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -47,6 +48,11 @@ pub async fn fake_kubelet(client: kube::Client, namespace: String, delay: Durati
                 .await;
         });
     }
+}
+
+/// A cluster whose pods the scheduler places on three simulated nodes, which run them.
+pub fn on_simulated_nodes() -> Cluster {
+    Cluster::start_with(&["--simulated-nodes".to_owned(), "3".to_owned()])
 }
 
 /// A runtime running the fake kubelet for `default` while the test drives kubectl.

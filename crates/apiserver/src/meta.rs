@@ -9,6 +9,25 @@ pub fn str_at<'a>(obj: &'a Value, pointer: &str) -> &'a str {
         .unwrap_or_default()
 }
 
+/// A `meta.k8s.io/v1` PartialObjectMetadata holding `metadata`: what clients that ask for
+/// metadata only (`as=PartialObjectMetadata`, or a Table's `includeObject=Metadata`) get.
+pub fn partial_object_metadata(metadata: Value) -> Value {
+    serde_json::json!({
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": metadata,
+    })
+}
+
+/// The PartialObjectMetadata of a whole object.
+pub fn partial_of(obj: &Value) -> Value {
+    let metadata = obj
+        .get("metadata")
+        .cloned()
+        .unwrap_or_else(|| Value::Object(Map::new()));
+    partial_object_metadata(metadata)
+}
+
 /// `metadata.name`.
 pub fn name(obj: &Value) -> &str {
     str_at(obj, "/metadata/name")

@@ -63,6 +63,31 @@ impl RawObject {
     pub fn decode(&self, key: &str) -> Result<Value, ApiError> {
         crate::storage::decode(key, &self.value, self.revision)
     }
+
+    /// The object's PartialObjectMetadata, its resourceVersion set; only `metadata` is parsed.
+    ///
+    /// # Errors
+    /// [`ApiError::CorruptObject`] when the bytes are not JSON.
+    pub fn partial_metadata(&self, key: &str) -> Result<Value, ApiError> {
+        #[derive(serde::Deserialize)]
+        struct MetadataOnly {
+            #[serde(default)]
+            metadata: serde_json::Map<String, Value>,
+        }
+        let only: MetadataOnly =
+            serde_json::from_slice(&self.value).map_err(|source| ApiError::CorruptObject {
+                key: key.to_owned(),
+                source,
+            })?;
+        let mut metadata = only.metadata;
+        metadata.insert(
+            "resourceVersion".to_owned(),
+            Value::String(self.revision.to_string()),
+        );
+        Ok(crate::meta::partial_object_metadata(Value::Object(
+            metadata,
+        )))
+    }
 }
 
 /// The cut points of an object whose bytes start with `apiVersion` and `kind`, as every

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use k8s_openapi::serde::de::DeserializeOwned;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller, Error as ControllerError};
@@ -28,6 +28,8 @@ use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Resource, ResourceExt};
 use tokio_util::sync::CancellationToken;
+
+use crate::informer::SharedInformer;
 
 /// Per-object retry delays after failed reconciles: upstream's item exponential failure rate
 /// limiter (5 ms doubling per consecutive failure, capped).
@@ -101,6 +103,8 @@ where
     on_deleted: Option<OnDeleted>,
     /// The API of the reconciled objects, when the harness made the controller.
     api: Option<Api<K>>,
+    /// The caches reconciles read, each resolving once it has listed.
+    caches: Vec<BoxFuture<'static, ()>>,
 }
 
 impl<K> Harness<K>
@@ -124,6 +128,7 @@ where
             backoff: Backoff::default(),
             on_deleted: None,
             api: None,
+            caches: Vec::new(),
         }
     }
 
@@ -183,7 +188,42 @@ where
             .default_backoff()
             .touched_objects();
         self.controller = self.controller.watches_stream(stream, mapper);
+        self.waits_for(&reader);
         (self, reader)
+    }
+
+    /// Also reconciles the objects `mapper` names whenever an object `informer` caches changes
+    /// (added, modified or deleted), and returns that shared cache.
+    #[must_use]
+    pub fn watches_shared<O, I>(
+        mut self,
+        informer: &SharedInformer<O>,
+        mapper: impl Fn(&O) -> I + Sync + Send + 'static,
+    ) -> (Self, Store<O>)
+    where
+        O: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+        I: 'static + IntoIterator<Item = ObjectRef<K>>,
+        I::IntoIter: Send,
+    {
+        let store = informer.store();
+        self.controller = self
+            .controller
+            .watches_shared_stream(informer.subscribe(), move |o: Arc<O>| mapper(&o));
+        self.waits_for(&store);
+        (self, store)
+    }
+
+    /// Holds every reconcile until `cache` has listed, as upstream's controllers wait for
+    /// their informers to sync: a reconcile reading an empty cache would act on nothing seen.
+    fn waits_for<O>(&mut self, cache: &Store<O>)
+    where
+        O: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
+    {
+        let cache = cache.clone();
+        self.caches.push(Box::pin(async move {
+            // An error means the cache's writer is gone: the controller is stopping.
+            let _ = cache.wait_until_ready().await;
+        }));
     }
 
     /// Replaces the retry delays after failures.
@@ -210,6 +250,10 @@ where
             failures: Mutex::new(HashMap::new()),
         });
         let reconcile = Arc::new(reconcile);
+        let synced = futures::future::join_all(self.caches)
+            .map(|_| ())
+            .boxed()
+            .shared();
         let deletions = match (self.on_deleted, self.api) {
             (Some(cleanup), Some(api)) => {
                 futures::future::Either::Left(watch_deletions(api, cleanup, shutdown.clone()))
@@ -223,7 +267,9 @@ where
             .run(
                 move |obj: Arc<K>, state: Arc<Harnessed<K, C>>| {
                     let reconcile = Arc::clone(&reconcile);
+                    let synced = synced.clone();
                     async move {
+                        synced.await;
                         let key = ObjectRef::from_obj(obj.as_ref());
                         let result = reconcile(obj, Arc::clone(&state.ctx)).await;
                         if result.is_ok() {

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::client::{ClientError, Credentials};
 use crate::clock::Clock;
 use crate::events::EventRecorder;
+use crate::informer::Informers;
 use crate::leader::decision::ElectionConfig;
 use crate::leader::LeaderElector;
 use crate::replicaset::ReplicaOwner;
@@ -152,6 +153,7 @@ async fn run_controllers(
     let mut tasks = tokio::task::JoinSet::new();
     let recorder =
         |component: &str| EventRecorder::new(client.clone(), component, &host, Arc::clone(&clock));
+    let informers = Informers::start(&client, &leading);
     if enabled("namespace") {
         tasks.spawn(namespace::run(
             client.clone(),
@@ -164,6 +166,7 @@ async fn run_controllers(
             client.clone(),
             Arc::clone(&clock),
             recorder(ReplicaSet::COMPONENT),
+            informers.clone(),
             leading.clone(),
         ));
     }
@@ -172,6 +175,7 @@ async fn run_controllers(
             client.clone(),
             Arc::clone(&clock),
             recorder(ReplicationController::COMPONENT),
+            informers.clone(),
             leading.clone(),
         ));
     }
@@ -188,6 +192,7 @@ async fn run_controllers(
             client.clone(),
             Arc::clone(&clock),
             recorder("statefulset-controller"),
+            informers.clone(),
             leading.clone(),
         ));
     }
@@ -196,6 +201,7 @@ async fn run_controllers(
             client.clone(),
             Arc::clone(&clock),
             recorder("daemonset-controller"),
+            informers.clone(),
             leading.clone(),
         ));
     }
@@ -204,10 +210,18 @@ async fn run_controllers(
         tasks.spawn(gc);
     }
     if enabled("endpoint") {
-        tasks.spawn(endpoint::run(client.clone(), leading.clone()));
+        tasks.spawn(endpoint::run(
+            client.clone(),
+            informers.clone(),
+            leading.clone(),
+        ));
     }
     if enabled("endpointslice") {
-        tasks.spawn(endpointslice::run(client.clone(), leading.clone()));
+        tasks.spawn(endpointslice::run(
+            client.clone(),
+            informers.clone(),
+            leading.clone(),
+        ));
     }
     if enabled("nodelifecycle") {
         tasks.spawn(nodelifecycle::run(
@@ -223,6 +237,7 @@ async fn run_controllers(
             client.clone(),
             Arc::clone(&clock),
             recorder(tainteviction::NAME),
+            informers.clone(),
             leading.clone(),
         ));
     }
@@ -231,6 +246,7 @@ async fn run_controllers(
             client.clone(),
             Arc::clone(&clock),
             recorder("controllermanager"),
+            informers.clone(),
             leading.clone(),
         ));
     }
@@ -239,6 +255,7 @@ async fn run_controllers(
             client.clone(),
             Arc::clone(&clock),
             options.quota_resync,
+            informers.clone(),
             leading.clone(),
         ));
     }

@@ -84,16 +84,8 @@ pub fn table(
             let mut cells = vec![json!(meta::name(obj))];
             cells.extend(columns.iter().map(|c| c.cell(obj)));
             let mut row = json!({"cells": cells});
-            match include {
-                IncludeObject::None => {}
-                IncludeObject::Object => row["object"] = obj.clone(),
-                IncludeObject::Metadata => {
-                    row["object"] = json!({
-                        "kind": "PartialObjectMetadata",
-                        "apiVersion": "meta.k8s.io/v1",
-                        "metadata": obj.get("metadata").cloned().unwrap_or_else(|| json!({})),
-                    })
-                }
+            if let Some(object) = include.object(obj) {
+                row["object"] = object;
             }
             row
         })

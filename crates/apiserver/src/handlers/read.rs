@@ -93,6 +93,9 @@ pub(crate) fn object_response(
         );
         return respond(code, &body, Representation::Json, warnings);
     }
+    if repr == Representation::Metadata {
+        return respond(code, &meta::partial_of(obj), Representation::Json, warnings);
+    }
     match ctx.rt.served(obj.clone()) {
         Ok(obj) => respond(code, &obj, repr, warnings),
         Err(e) => e.into_response(),
@@ -111,8 +114,13 @@ pub(crate) fn stored_response(
     raw: &RawObject,
     warnings: &[String],
 ) -> Result<Response, ApiError> {
-    if representation(&ctx.headers) != Representation::Json {
-        return Ok(object_response(ctx, code, &raw.decode(key)?, warnings));
+    match representation(&ctx.headers) {
+        Representation::Json => {}
+        Representation::Metadata => {
+            let partial = raw.partial_metadata(key)?;
+            return Ok(respond(code, &partial, Representation::Json, warnings));
+        }
+        _ => return Ok(object_response(ctx, code, &raw.decode(key)?, warnings)),
     }
     let mut body = Vec::new();
     write_served(
@@ -208,6 +216,20 @@ pub(crate) async fn list(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     if repr == Representation::Json {
         let body = list_json(ctx, &prefix, &kind, &api_version, &list_meta, &page.items)?;
         return Ok(respond_json(StatusCode::OK, body, &[]));
+    }
+    if repr == Representation::Metadata {
+        let items = page
+            .items
+            .iter()
+            .map(|raw| raw.partial_metadata(&prefix))
+            .collect::<Result<Vec<_>, _>>()?;
+        let body = json!({
+            "kind": "PartialObjectMetadataList",
+            "apiVersion": "meta.k8s.io/v1",
+            "metadata": list_meta,
+            "items": items,
+        });
+        return Ok(respond(StatusCode::OK, &body, Representation::Json, &[]));
     }
     if repr == Representation::Table {
         let include = IncludeObject::parse(ctx.query.get("includeObject"));

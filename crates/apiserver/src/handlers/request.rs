@@ -249,6 +249,8 @@ pub enum Representation {
     Yaml,
     /// A meta.k8s.io/v1 Table.
     Table,
+    /// meta.k8s.io/v1 PartialObjectMetadata (a list: PartialObjectMetadataList).
+    Metadata,
 }
 
 /// Chooses the representation from the Accept header.
@@ -259,6 +261,9 @@ pub fn representation(headers: &HeaderMap) -> Representation {
         .unwrap_or_default();
     if crate::table::wants_table(accept) {
         return Representation::Table;
+    }
+    if crate::table::wants_metadata(accept) {
+        return Representation::Metadata;
     }
     let first = accept.split(',').next().unwrap_or_default();
     if first.trim().starts_with("application/yaml") {

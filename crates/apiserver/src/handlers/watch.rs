@@ -28,11 +28,22 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1800);
 /// How often a bookmark is sent to clients that allow them.
 const BOOKMARK_EVERY: Duration = Duration::from_secs(15);
 
+/// What a watcher's events carry.
+#[derive(Debug, Clone, Copy)]
+enum Carries {
+    /// The object as served.
+    Object,
+    /// A one-row Table.
+    Table(IncludeObject),
+    /// The object's PartialObjectMetadata.
+    Metadata,
+}
+
 /// How one watcher encodes events.
 struct Encoder {
     rt: Arc<ResourceType>,
     api_version: String,
-    table: Option<IncludeObject>,
+    carries: Carries,
 }
 
 impl Encoder {
@@ -52,7 +63,10 @@ impl Encoder {
     }
 
     fn try_event(&self, kind: &str, key: &str, object: &RawObject) -> Result<Bytes, ApiError> {
-        if let Some(include) = self.table {
+        if let Carries::Metadata = self.carries {
+            return Ok(self.line(kind, &object.partial_metadata(key)?));
+        }
+        if let Carries::Table(include) = self.carries {
             let object = object.decode(key)?;
             let rv = crate::meta::str_at(&object, "/metadata/resourceVersion");
             let table = super::table_of(
@@ -121,8 +135,13 @@ pub(crate) async fn watch(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let encoder = Encoder {
         rt: ctx.rt.clone(),
         api_version: ctx.rt.api_version(),
-        table: (representation(&ctx.headers) == Representation::Table)
-            .then(|| IncludeObject::parse(ctx.query.get("includeObject"))),
+        carries: match representation(&ctx.headers) {
+            Representation::Table => {
+                Carries::Table(IncludeObject::parse(ctx.query.get("includeObject")))
+            }
+            Representation::Metadata => Carries::Metadata,
+            Representation::Json | Representation::Yaml => Carries::Object,
+        },
     };
     let timeout = ctx
         .query

@@ -238,11 +238,37 @@ impl FieldSet {
         out.pruned()
     }
 
-    /// `self` without the subtree at each top-level field not accepted by `keep`.
-    pub fn retain_top_level(&self, keep: impl Fn(&PathElement) -> bool) -> FieldSet {
-        let mut out = self.clone();
-        out.children.retain(|pe, _| keep(pe));
-        out
+    /// The subset below `element`, created empty when missing: builds a set in one walk.
+    pub fn child_mut(&mut self, element: PathElement) -> &mut FieldSet {
+        self.children.entry(element).or_default()
+    }
+
+    /// Whether the set has a node (member or not) at `element`.
+    pub fn has_child(&self, element: &PathElement) -> bool {
+        self.children.contains_key(element)
+    }
+
+    /// Adds the path ending at this node.
+    pub fn mark(&mut self) {
+        self.member = true;
+    }
+
+    /// Removes the paths of `other` in place: [`FieldSet::difference`] without copying `self`.
+    pub fn subtract(&mut self, other: &FieldSet) {
+        self.member &= !other.member;
+        for (pe, theirs) in &other.children {
+            if let Some(mine) = self.children.get_mut(pe) {
+                mine.subtract(theirs);
+                if mine.is_empty() {
+                    self.children.remove(pe);
+                }
+            }
+        }
+    }
+
+    /// Drops the subtree at each top-level field not accepted by `keep`.
+    pub fn retain_top_level(&mut self, keep: impl Fn(&PathElement) -> bool) {
+        self.children.retain(|pe, _| keep(pe));
     }
 
     fn pruned(mut self) -> Self {

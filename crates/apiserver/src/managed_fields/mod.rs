@@ -15,6 +15,8 @@ mod request;
 pub mod typed;
 
 #[cfg(test)]
+mod create_tests;
+#[cfg(test)]
 mod tests;
 
 use serde_json::{Map, Value};
@@ -222,14 +224,14 @@ impl<'a> FieldManager<'a> {
     /// fields it changed.
     pub fn track_update(&self, old: Option<&Value>, new: &mut Value) {
         let base = self.base_entries(old, new);
-        let empty = Value::Object(Map::new());
-        let updated = ownership::update(
-            base,
-            old.unwrap_or(&empty),
-            new,
-            &self.schema,
-            &self.writer(),
-        );
+        let updated = match old {
+            None if base.is_empty() => ownership::create(new, &self.schema, &self.writer()),
+            _ => {
+                let empty = Value::Object(Map::new());
+                let old = old.unwrap_or(&empty);
+                ownership::update(base, old, new, &self.schema, &self.writer())
+            }
+        };
         entries::encode(new, updated);
     }
 

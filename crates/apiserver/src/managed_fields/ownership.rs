@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::entries::{ManagedEntry, Operation};
 use super::fieldset::{FieldSet, PathElement};
 use super::merge::{merge, removable, remove_fields};
-use super::typed::{compare, to_field_set};
+use super::typed::{compare, created_fields, to_field_set};
 use super::{Conflict, FieldManagerError};
 use crate::patch::schema::PatchSchema;
 
@@ -40,13 +40,20 @@ pub enum Scope {
 impl Scope {
     /// `set` restricted to what this scope may own, without the server's metadata.
     pub fn filter(self, set: &FieldSet) -> FieldSet {
+        let mut scoped = set.clone();
+        self.restrict(&mut scoped);
+        scoped
+    }
+
+    /// [`Scope::filter`] in place.
+    pub fn restrict(self, set: &mut FieldSet) {
         let status = PathElement::Field("status".to_owned());
-        let scoped = match self {
-            Scope::Whole => set.clone(),
+        match self {
+            Scope::Whole => {}
             Scope::AllButStatus => set.retain_top_level(|pe| *pe != status),
             Scope::OnlyStatus => set.retain_top_level(|pe| *pe == status),
-        };
-        scoped.difference(stripped())
+        }
+        set.subtract(stripped());
     }
 }
 
@@ -140,6 +147,19 @@ pub fn update(
     entries.push(entry);
     entries.retain(|e| !e.fields.is_empty());
     entries
+}
+
+/// The entries of a new object `new` whose writer sent none: the writer owns every field it
+/// set. The same as [`update`] from an empty object with no entries, in one walk of `new`.
+pub fn create(new: &Value, schema: &PatchSchema<'_>, writer: &Writer<'_>) -> Vec<ManagedEntry> {
+    let mut set = created_fields(new, schema);
+    writer.scope.restrict(&mut set);
+    if set.is_empty() {
+        return Vec::new();
+    }
+    let mut entry = writer.entry(Operation::Update);
+    entry.fields = set;
+    vec![entry]
 }
 
 /// Applies `config` to `live` for `writer`: the merged object and the new entries.

@@ -130,6 +130,66 @@ fn walk_set(
     }
 }
 
+/// The fields a new object sets, as [`compare`] of an empty object with `new` reports them
+/// (added, or modified at the root), in one walk of `new` without the comparison.
+pub fn created_fields(new: &Value, schema: &PatchSchema<'_>) -> FieldSet {
+    let mut set = FieldSet::new();
+    match new {
+        Value::Object(map) if !map.is_empty() && !map_is_atomic(schema) => {
+            for (key, child) in map {
+                let node = set.child_mut(PathElement::Field(key.clone()));
+                walk_created(child, &schema.field(key), node);
+            }
+        }
+        _ => {
+            let cmp = compare(&Value::Object(Map::new()), new, schema);
+            set = cmp.added.union(&cmp.modified);
+        }
+    }
+    set
+}
+
+/// [`walk_compare`] with no old value: every field below `node` is added.
+fn walk_created(value: &Value, schema: &PatchSchema<'_>, node: &mut FieldSet) {
+    let descended = match value {
+        Value::Object(map) if !map.is_empty() && !map_is_atomic(schema) => {
+            for (key, child) in map {
+                let child_node = node.child_mut(PathElement::Field(key.clone()));
+                walk_created(child, &schema.field(key), child_node);
+            }
+            true
+        }
+        Value::Array(items) if !items.is_empty() => created_items(items, schema, node),
+        _ => false,
+    };
+    // As in `walk_compare`: structs exist in every version, so only their fields are added.
+    if !descended || !schema.is_struct() {
+        node.mark();
+    }
+}
+
+/// [`compare_lists`] with no old list; `false` when the list is one value.
+fn created_items(items: &[Value], schema: &PatchSchema<'_>, node: &mut FieldSet) -> bool {
+    let kind = list_kind(schema);
+    if kind == ListKind::Atomic {
+        return false;
+    }
+    let item_schema = schema.items();
+    for item in items {
+        let Some(pe) = item_element(&kind, item) else {
+            continue;
+        };
+        // The first of duplicates wins, as the comparison keys them.
+        if node.has_child(&pe) {
+            continue;
+        }
+        let child = node.child_mut(pe);
+        walk_created(item, &item_schema, child);
+        child.mark();
+    }
+    true
+}
+
 /// How a new version of an object differs from the old one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Comparison {

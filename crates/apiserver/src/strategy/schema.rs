@@ -35,36 +35,69 @@ pub fn check_typed<K: DeserializeOwned + Serialize>(obj: &Value) -> Result<Check
         detail: e.to_string(),
     })?;
     let mut unknown = Vec::new();
-    collect_unknown(obj, &back, "", &mut unknown);
+    collect_unknown(obj, &back, &mut Vec::new(), &mut unknown);
     Ok(Checked {
         normalized: back,
         unknown,
     })
 }
 
-fn collect_unknown(input: &Value, known: &Value, path: &str, out: &mut Vec<String>) {
+/// One step of the path to a field, kept as borrowed parts: the dotted path is only written
+/// out for the (rare) unknown fields.
+enum Step<'a> {
+    Field(&'a str),
+    Index(usize),
+}
+
+fn collect_unknown<'a>(
+    input: &'a Value,
+    known: &Value,
+    path: &mut Vec<Step<'a>>,
+    out: &mut Vec<String>,
+) {
     match (input, known) {
         (Value::Object(given), Value::Object(kept)) => {
             for (key, value) in given {
-                let child = if path.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{path}.{key}")
-                };
                 match kept.get(key) {
-                    Some(k) => collect_unknown(value, k, &child, out),
-                    None if !value.is_null() && !is_empty(value) => out.push(child),
+                    Some(k) => {
+                        path.push(Step::Field(key));
+                        collect_unknown(value, k, path, out);
+                        path.pop();
+                    }
+                    None if !value.is_null() && !is_empty(value) => {
+                        path.push(Step::Field(key));
+                        out.push(dotted(path));
+                        path.pop();
+                    }
                     None => {}
                 }
             }
         }
         (Value::Array(given), Value::Array(kept)) => {
             for (i, (g, k)) in given.iter().zip(kept).enumerate() {
-                collect_unknown(g, k, &format!("{path}[{i}]"), out);
+                path.push(Step::Index(i));
+                collect_unknown(g, k, path, out);
+                path.pop();
             }
         }
         _ => {}
     }
+}
+
+/// `spec.containers[0].extra`.
+fn dotted(path: &[Step<'_>]) -> String {
+    let mut out = String::new();
+    for step in path {
+        match step {
+            Step::Field(key) if out.is_empty() => out.push_str(key),
+            Step::Field(key) => {
+                out.push('.');
+                out.push_str(key);
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
 }
 
 /// Empty objects and lists that a typed decode drops are not "unknown".

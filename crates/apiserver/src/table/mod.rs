@@ -55,6 +55,15 @@ impl IncludeObject {
             _ => IncludeObject::Metadata,
         }
     }
+
+    /// What a row carries of `obj`, if anything.
+    pub fn object(self, obj: &Value) -> Option<Value> {
+        match self {
+            IncludeObject::None => None,
+            IncludeObject::Object => Some(obj.clone()),
+            IncludeObject::Metadata => Some(crate::meta::partial_of(obj)),
+        }
+    }
 }
 
 /// A Table of `objects`. `list_metadata` is the list's metadata (resourceVersion, continue).
@@ -82,17 +91,8 @@ pub fn table(
 
 fn row(columns: &[Column], obj: &Value, include: IncludeObject) -> Value {
     let cells: Vec<Value> = columns.iter().map(|c| (c.cell)(obj)).collect();
-    let object = match include {
-        IncludeObject::None => Value::Null,
-        IncludeObject::Object => obj.clone(),
-        IncludeObject::Metadata => json!({
-            "kind": "PartialObjectMetadata",
-            "apiVersion": "meta.k8s.io/v1",
-            "metadata": obj.get("metadata").cloned().unwrap_or_else(|| json!({})),
-        }),
-    };
     let mut row = json!({"cells": cells});
-    if !object.is_null() {
+    if let Some(object) = include.object(obj) {
         row["object"] = object;
     }
     row
@@ -104,4 +104,13 @@ pub fn wants_table(accept: &str) -> bool {
         .split(',')
         .next()
         .is_some_and(|first| first.contains("as=Table") && first.contains("g=meta.k8s.io"))
+}
+
+/// Whether an Accept header asks for metadata only: `as=PartialObjectMetadata` (an object or
+/// watch events) or `as=PartialObjectMetadataList` (a list), as client-go's metadata client
+/// and kube-rs's `*_metadata` calls send.
+pub fn wants_metadata(accept: &str) -> bool {
+    accept.split(',').next().is_some_and(|first| {
+        first.contains("as=PartialObjectMetadata") && first.contains("g=meta.k8s.io")
+    })
 }

@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::events::EventRecorder;
 use crate::harness::Harness;
+use crate::informer::Informers;
 use crate::workload::adoption::ClaimError;
 use crate::workload::expectations::Expectations;
 pub use crate::workload::mapping::key;
@@ -81,28 +82,24 @@ pub async fn run(
     client: Client,
     clock: Arc<dyn Clock>,
     recorder: EventRecorder,
+    informers: Informers,
     shutdown: CancellationToken,
 ) {
     let harness = Harness::<DaemonSet>::new("daemonset", Api::all(client.clone()));
     let sets = harness.store();
     let expectations = Arc::new(Expectations::default());
-    let (harness, pods) = harness.watches_cached(
-        Api::<Pod>::all(client.clone()),
-        watcher::Config::default(),
+    let (harness, pods) = harness.watches_shared(
+        &informers.pods,
         pod_mapper(sets.clone(), Arc::clone(&expectations), selector),
     );
-    let (harness, nodes) = harness.watches_cached(
-        Api::<Node>::all(client.clone()),
-        watcher::Config::default(),
-        move |_: Node| {
-            let all: Vec<ObjectRef<DaemonSet>> = sets
-                .state()
-                .iter()
-                .map(|d| ObjectRef::from_obj(d.as_ref()))
-                .collect();
-            all
-        },
-    );
+    let (harness, nodes) = harness.watches_shared(&informers.nodes, move |_: &Node| {
+        let all: Vec<ObjectRef<DaemonSet>> = sets
+            .state()
+            .iter()
+            .map(|d| ObjectRef::from_obj(d.as_ref()))
+            .collect();
+        all
+    });
     let (harness, revisions) = harness.watches_cached(
         Api::<ControllerRevision>::all(client.clone()),
         watcher::Config::default(),

@@ -6,8 +6,10 @@
 
 use k8s_openapi::api::core::v1::{
     Affinity, Node, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, Pod,
-    PodSpec, Taint, Toleration,
+    PodSpec, Toleration,
 };
+
+use crate::taints::tolerates;
 
 /// Whether a daemon pod should be placed on a node and whether one there may stay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,26 +56,6 @@ pub fn placement(spec: &PodSpec, node: &Node) -> Placement {
     Placement {
         should_run: !no_execute && !untolerated("NoSchedule"),
         should_continue: !no_execute,
-    }
-}
-
-/// Whether `toleration` tolerates `taint`.
-pub fn tolerates(toleration: &Toleration, taint: &Taint) -> bool {
-    let effect = toleration.effect.as_deref().unwrap_or_default();
-    if !effect.is_empty() && effect != taint.effect {
-        return false;
-    }
-    let key = toleration.key.as_deref().unwrap_or_default();
-    if !key.is_empty() && key != taint.key {
-        return false;
-    }
-    match toleration.operator.as_deref().unwrap_or("Equal") {
-        "Exists" => true,
-        "Equal" | "" => {
-            toleration.value.as_deref().unwrap_or_default()
-                == taint.value.as_deref().unwrap_or_default()
-        }
-        _ => false,
     }
 }
 

@@ -16,13 +16,13 @@ use kube::api::Api;
 use kube::core::{ApiResource, GroupVersionKind, Selector, SelectorExt};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::events::{EventRecorder, EventType};
 use crate::harness::Harness;
+use crate::informer::Informers;
 use crate::workload::mapping::selecting;
 use crate::workload::post_params;
 pub use scale::ScaleError;
@@ -69,15 +69,13 @@ pub async fn run(
     client: Client,
     clock: Arc<dyn Clock>,
     recorder: EventRecorder,
+    informers: Informers,
     shutdown: CancellationToken,
 ) {
     let harness = Harness::<PodDisruptionBudget>::new("disruption", Api::all(client.clone()));
     let budgets = harness.store();
-    let (harness, pods) = harness.watches_cached(
-        Api::<Pod>::all(client.clone()),
-        watcher::Config::default(),
-        move |pod: Pod| guarding(&budgets, &pod),
-    );
+    let (harness, pods) =
+        harness.watches_shared(&informers.pods, move |pod: &Pod| guarding(&budgets, pod));
     let ctx = Arc::new(Context {
         client,
         clock,

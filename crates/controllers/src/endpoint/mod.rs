@@ -7,30 +7,20 @@ pub mod pods;
 
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::{Endpoints, Pod, Service};
-use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use k8s_openapi::api::core::v1::{Endpoints, Node, Pod, Service};
+use kube::api::{Api, DeleteParams, PostParams};
 use kube::runtime::controller::Action;
-use kube::runtime::watcher;
+use kube::runtime::reflector::Store;
 use kube::{Client, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
 use crate::harness::Harness;
+use crate::informer::{Informers, SharedInformer};
 use pods::Membership;
 
 /// Why reconciling a Service's Endpoints failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Listing the Service's pods failed.
-    #[error("listing the pods of service {namespace}/{name}")]
-    ListPods {
-        /// The namespace.
-        namespace: String,
-        /// The Service.
-        name: String,
-        /// The API error.
-        #[source]
-        source: kube::Error,
-    },
     /// Reading the current Endpoints failed.
     #[error("reading the endpoints of service {namespace}/{name}")]
     GetEndpoints {
@@ -55,43 +45,63 @@ pub enum Error {
     },
 }
 
-/// The pods `service` selects, listed live.
-///
-/// # Errors
-/// The list's failure.
-pub async fn selected_pods(client: &Client, service: &Service) -> Result<Vec<Pod>, kube::Error> {
-    let Some(selector) = pods::selector(service) else {
-        return Ok(Vec::new());
-    };
-    let namespace = service.namespace().unwrap_or_default();
-    let labels: Vec<String> = selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let api: Api<Pod> = Api::namespaced(client.clone(), &namespace);
-    let list = api
-        .list(&ListParams::default().labels(&labels.join(",")))
-        .await?;
-    Ok(list.items)
+/// What the Endpoints and EndpointSlice reconciles share.
+pub struct Context {
+    /// The API client.
+    pub client: Client,
+    /// Every pod, from the shared informer.
+    pub pods: Store<Pod>,
+    /// Every node, from the shared informer.
+    pub nodes: Store<Node>,
+}
+
+impl Context {
+    /// The context over the manager's shared informers.
+    pub fn new(client: Client, informers: &Informers) -> Self {
+        Self {
+            client,
+            pods: informers.pods.store(),
+            nodes: informers.nodes.store(),
+        }
+    }
+
+    /// The pods `service` selects, from the shared cache.
+    pub fn selected_pods(&self, service: &Service) -> Vec<Arc<Pod>> {
+        self.pods
+            .state()
+            .into_iter()
+            .filter(|pod| pods::selects(service, pod))
+            .collect()
+    }
 }
 
 /// A controller over Services, woken by the pods they select (now or when last seen).
-pub fn harness(name: &'static str, client: &Client) -> Harness<Service> {
+pub fn harness(
+    name: &'static str,
+    client: &Client,
+    pods: &SharedInformer<Pod>,
+) -> Harness<Service> {
     let harness = Harness::new(name, Api::<Service>::all(client.clone()));
     let services = harness.store();
     let membership = Membership::default();
-    harness.watches(
-        Api::<Pod>::all(client.clone()),
-        watcher::Config::default(),
-        move |pod: Pod| membership.services_for(&services, &pod),
-    )
+    let (harness, _) = harness.watches_shared(pods, move |pod: &Pod| {
+        membership.services_for(&services, pod)
+    });
+    harness
 }
 
 /// Runs the controller until `shutdown` is cancelled.
-pub async fn run(client: Client, shutdown: CancellationToken) {
+pub async fn run(client: Client, informers: Informers, shutdown: CancellationToken) {
     let cleanup_client = client.clone();
-    harness("endpoint", &client)
+    harness("endpoint", &client, &informers.pods)
         .on_deleted(move |namespace, name| {
             delete_endpoints(cleanup_client.clone(), namespace, name)
         })
-        .run(reconcile, Arc::new(client), shutdown)
+        .run(
+            reconcile,
+            Arc::new(Context::new(client, &informers)),
+            shutdown,
+        )
         .await;
 }
 
@@ -109,21 +119,15 @@ async fn delete_endpoints(client: Client, namespace: String, name: String) {
 /// Brings the Endpoints of `service` in line with its pods.
 ///
 /// # Errors
-/// [`Error::ListPods`], [`Error::GetEndpoints`] and [`Error::WriteEndpoints`].
-pub async fn reconcile(service: Arc<Service>, client: Arc<Client>) -> Result<Action, Error> {
+/// [`Error::GetEndpoints`] and [`Error::WriteEndpoints`].
+pub async fn reconcile(service: Arc<Service>, ctx: Arc<Context>) -> Result<Action, Error> {
     if pods::selector(&service).is_none() || service.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
     let namespace = service.namespace().unwrap_or_default();
     let name = service.name_any();
-    let selected = selected_pods(&client, &service)
-        .await
-        .map_err(|source| Error::ListPods {
-            namespace: namespace.clone(),
-            name: name.clone(),
-            source,
-        })?;
-    let api: Api<Endpoints> = Api::namespaced(Client::clone(&client), &namespace);
+    let selected = ctx.selected_pods(&service);
+    let api: Api<Endpoints> = Api::namespaced(ctx.client.clone(), &namespace);
     let current = api
         .get_opt(&name)
         .await
@@ -132,7 +136,7 @@ pub async fn reconcile(service: Arc<Service>, client: Arc<Client>) -> Result<Act
             name: name.clone(),
             source,
         })?;
-    let pods: Vec<&Pod> = selected.iter().collect();
+    let pods: Vec<&Pod> = selected.iter().map(AsRef::as_ref).collect();
     let Some(endpoints) = decision::desired(&service, &pods, current.as_ref()) else {
         return Ok(Action::await_change());
     };

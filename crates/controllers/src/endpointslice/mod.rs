@@ -11,12 +11,13 @@ use k8s_openapi::api::core::v1::{Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use kube::runtime::controller::Action;
-use kube::runtime::reflector::ObjectRef;
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
-use crate::endpoint::{self, pods};
+use crate::endpoint::{self, pods, Context};
+use crate::informer::Informers;
 use decision::{CONTROLLER_NAME, MANAGED_BY, SERVICE_NAME, ZONE_LABEL};
 
 /// Why reconciling a Service's EndpointSlices failed.
@@ -47,9 +48,9 @@ pub enum Error {
 }
 
 /// Runs the controller until `shutdown` is cancelled.
-pub async fn run(client: Client, shutdown: CancellationToken) {
+pub async fn run(client: Client, informers: Informers, shutdown: CancellationToken) {
     let ours = format!("{MANAGED_BY}={CONTROLLER_NAME}");
-    endpoint::harness("endpointslice", &client)
+    endpoint::harness("endpointslice", &client, &informers.pods)
         .watches(
             Api::<EndpointSlice>::all(client.clone()),
             watcher::Config::default().labels(&ours),
@@ -59,37 +60,34 @@ pub async fn run(client: Client, shutdown: CancellationToken) {
                 Some(ObjectRef::<Service>::new(&service).within(&namespace))
             },
         )
-        .run(reconcile, Arc::new(client), shutdown)
+        .run(
+            reconcile,
+            Arc::new(Context::new(client, &informers)),
+            shutdown,
+        )
         .await;
 }
 
 /// The zones of the nodes `pods` run on, from each node's topology label.
-async fn zones(client: &Client, pods: &[Pod]) -> Result<BTreeMap<String, String>, kube::Error> {
-    let api: Api<Node> = Api::all(client.clone());
-    let mut zones = BTreeMap::new();
-    let nodes = pods
-        .iter()
-        .filter_map(|p| p.spec.as_ref()?.node_name.clone());
-    for node in nodes {
-        if zones.contains_key(&node) {
-            continue;
-        }
-        let zone = api
-            .get_opt(&node)
-            .await?
-            .and_then(|n| n.labels().get(ZONE_LABEL).cloned());
-        if let Some(zone) = zone {
-            zones.insert(node, zone);
-        }
-    }
-    Ok(zones)
+fn zones(nodes: &Store<Node>, pods: &[&Pod]) -> BTreeMap<String, String> {
+    pods.iter()
+        .filter_map(|p| p.spec.as_ref()?.node_name.clone())
+        .filter_map(|node| {
+            let zone = nodes
+                .get(&ObjectRef::new(&node))?
+                .labels()
+                .get(ZONE_LABEL)?
+                .clone();
+            Some((node, zone))
+        })
+        .collect()
 }
 
 /// Brings the EndpointSlices of `service` in line with its pods.
 ///
 /// # Errors
 /// [`Error::Read`] and [`Error::Write`].
-pub async fn reconcile(service: Arc<Service>, client: Arc<Client>) -> Result<Action, Error> {
+pub async fn reconcile(service: Arc<Service>, ctx: Arc<Context>) -> Result<Action, Error> {
     if pods::selector(&service).is_none() || service.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
@@ -100,11 +98,10 @@ pub async fn reconcile(service: Arc<Service>, client: Arc<Client>) -> Result<Act
         name: name.clone(),
         source,
     };
-    let selected = endpoint::selected_pods(&client, &service)
-        .await
-        .map_err(read)?;
-    let zones = zones(&client, &selected).await.map_err(read)?;
-    let api: Api<EndpointSlice> = Api::namespaced(Client::clone(&client), &namespace);
+    let selected = ctx.selected_pods(&service);
+    let pods: Vec<&Pod> = selected.iter().map(AsRef::as_ref).collect();
+    let zones = zones(&ctx.nodes, &pods);
+    let api: Api<EndpointSlice> = Api::namespaced(ctx.client.clone(), &namespace);
     let ours = format!("{SERVICE_NAME}={name},{MANAGED_BY}={CONTROLLER_NAME}");
     let existing: Vec<EndpointSlice> = api
         .list(&ListParams::default().labels(&ours))
@@ -114,7 +111,6 @@ pub async fn reconcile(service: Arc<Service>, client: Arc<Client>) -> Result<Act
         .into_iter()
         .filter(|s| s.address_type == "IPv4")
         .collect();
-    let pods: Vec<&Pod> = selected.iter().collect();
     let desired = decision::desired_endpoints(&service, &pods, &zones);
     let trigger = pods::trigger_time(&service, &pods);
     let plan = decision::plan(&service, desired, &existing, trigger);

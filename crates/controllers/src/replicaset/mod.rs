@@ -13,13 +13,13 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::Store;
-use kube::runtime::watcher;
 use kube::Client;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::events::EventRecorder;
 use crate::harness::Harness;
+use crate::informer::Informers;
 use crate::workload::expectations::Expectations;
 pub use crate::workload::mapping::key;
 use crate::workload::mapping::pod_mapper;
@@ -81,6 +81,7 @@ pub async fn run<K: ReplicaOwner>(
     client: Client,
     clock: Arc<dyn Clock>,
     recorder: EventRecorder,
+    informers: Informers,
     shutdown: CancellationToken,
 ) {
     let harness = Harness::<K>::new(K::CONTROLLER, Api::all(client.clone()));
@@ -89,11 +90,7 @@ pub async fn run<K: ReplicaOwner>(
     let mapper = pod_mapper(owners.clone(), Arc::clone(&expectations), |o: &K| {
         o.view().selector
     });
-    let (harness, pods) = harness.watches_cached(
-        Api::<Pod>::all(client.clone()),
-        watcher::Config::default(),
-        mapper,
-    );
+    let (harness, pods) = harness.watches_shared(&informers.pods, mapper);
     let ctx = Arc::new(Context {
         client,
         clock,

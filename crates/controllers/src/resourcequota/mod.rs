@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::harness::Harness;
+use crate::informer::Informers;
 use crate::workload::post_params;
 use calculate::Inventory;
 
@@ -68,13 +69,13 @@ pub async fn run(
     client: Client,
     clock: Arc<dyn Clock>,
     resync: Duration,
+    informers: Informers,
     shutdown: CancellationToken,
 ) {
     let harness = Harness::<ResourceQuota>::new("resourcequota", Api::all(client.clone()));
     let quotas = harness.store();
     let all = watcher::Config::default();
-    let (harness, pods) =
-        harness.watches_cached(Api::all(client.clone()), all.clone(), in_namespace(&quotas));
+    let (harness, pods) = harness.watches_shared(&informers.pods, in_namespace_of(&quotas));
     let (harness, services) =
         harness.watches_cached(Api::all(client.clone()), all.clone(), in_namespace(&quotas));
     let (harness, claims) =
@@ -111,13 +112,21 @@ pub async fn run(
 fn in_namespace<O: Resource>(
     quotas: &Store<ResourceQuota>,
 ) -> impl Fn(O) -> Vec<ObjectRef<ResourceQuota>> + Send + Sync + 'static {
+    let of = in_namespace_of(quotas);
+    move |obj: O| of(&obj)
+}
+
+/// [`in_namespace`] for a shared cache's borrowed objects.
+fn in_namespace_of<O: Resource>(
+    quotas: &Store<ResourceQuota>,
+) -> impl Fn(&O) -> Vec<ObjectRef<ResourceQuota>> + Send + Sync + 'static {
     let quotas = quotas.clone();
-    move |obj: O| {
-        let namespace = obj.meta().namespace.clone();
+    move |obj: &O| {
+        let namespace = obj.meta().namespace.as_ref();
         quotas
             .state()
             .iter()
-            .filter(|q| q.metadata.namespace == namespace)
+            .filter(|q| q.metadata.namespace.as_ref() == namespace)
             .map(|q| ObjectRef::from_obj(q.as_ref()))
             .collect()
     }

@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::events::EventRecorder;
 use crate::harness::Harness;
+use crate::informer::Informers;
 use crate::workload::adoption::ClaimError;
 use crate::workload::expectations::Expectations;
 pub use crate::workload::mapping::key;
@@ -108,14 +109,14 @@ pub async fn run(
     client: Client,
     clock: Arc<dyn Clock>,
     recorder: EventRecorder,
+    informers: Informers,
     shutdown: CancellationToken,
 ) {
     let harness = Harness::<StatefulSet>::new("statefulset", Api::all(client.clone()));
     let sets = harness.store();
     let expectations = Arc::new(Expectations::default());
-    let (harness, pods) = harness.watches_cached(
-        Api::<Pod>::all(client.clone()),
-        watcher::Config::default(),
+    let (harness, pods) = harness.watches_shared(
+        &informers.pods,
         pod_mapper(sets, Arc::clone(&expectations), selector),
     );
     let (harness, revisions) = harness.watches_cached(

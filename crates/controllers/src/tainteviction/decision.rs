@@ -6,6 +6,8 @@
 use k8s_openapi::api::core::v1::{Taint, Toleration};
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 
+use crate::taints::tolerates;
+
 /// The effect that evicts running pods.
 const NO_EXECUTE: &str = "NoExecute";
 
@@ -31,27 +33,6 @@ pub enum Plan {
     At(Scheduled),
     /// Evict the pod now.
     Now,
-}
-
-/// Whether `toleration` tolerates `taint` (an empty key or effect matches any; `Exists`
-/// ignores the value, `Equal` or no operator compares it).
-pub fn tolerates(toleration: &Toleration, taint: &Taint) -> bool {
-    let effect = toleration.effect.as_deref().unwrap_or_default();
-    if !effect.is_empty() && effect != taint.effect {
-        return false;
-    }
-    let key = toleration.key.as_deref().unwrap_or_default();
-    if !key.is_empty() && key != taint.key {
-        return false;
-    }
-    match toleration.operator.as_deref().unwrap_or_default() {
-        "" | "Equal" => {
-            toleration.value.as_deref().unwrap_or_default()
-                == taint.value.as_deref().unwrap_or_default()
-        }
-        "Exists" => true,
-        _ => false,
-    }
 }
 
 /// How long the pod may stay given the tolerations that matched its node's taints: the

@@ -15,7 +15,6 @@ use k8s_openapi::jiff::SignedDuration;
 use kube::api::{Api, DeleteParams, Patch, Preconditions};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -23,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::events::{EventRecorder, EventType};
 use crate::harness::Harness;
+use crate::informer::Informers;
 use crate::workload::patch_params;
 use decision::{Plan, Scheduled};
 
@@ -75,15 +75,14 @@ pub async fn run(
     client: Client,
     clock: Arc<dyn Clock>,
     recorder: EventRecorder,
+    informers: Informers,
     shutdown: CancellationToken,
 ) {
     let harness = Harness::<Pod>::new(NAME, Api::all(client.clone()));
     let pods = harness.store();
-    let (harness, nodes) = harness.watches_cached(
-        Api::<Node>::all(client.clone()),
-        watcher::Config::default(),
-        move |node: Node| pods_on(&pods, &node.name_any()),
-    );
+    let (harness, nodes) = harness.watches_shared(&informers.nodes, move |node: &Node| {
+        pods_on(&pods, &node.name_any())
+    });
     let ctx = Arc::new(Context {
         client,
         clock,

@@ -49,11 +49,11 @@ pub fn pod_mapper<K>(
     owners: Store<K>,
     expectations: Arc<Expectations>,
     selector: fn(&K) -> Option<Selector>,
-) -> impl Fn(Pod) -> Vec<ObjectRef<K>> + Send + Sync + 'static
+) -> impl Fn(&Pod) -> Vec<ObjectRef<K>> + Send + Sync + 'static
 where
     K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
 {
-    move |pod: Pod| {
+    move |pod: &Pod| {
         let namespace = pod.namespace().unwrap_or_default();
         if let Some(owner) = controller_of(&pod.metadata) {
             if owner.kind != K::kind(&()) {

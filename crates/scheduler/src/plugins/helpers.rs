@@ -1,34 +1,9 @@
 //! Pieces several plugins share: toleration matching and upstream's default score
 //! normalization.
 
-use k8s_openapi::api::core::v1::{Taint, Toleration};
+pub use rudder_controllers::taints::{tolerated, tolerates};
 
 use crate::framework::MAX_NODE_SCORE;
-
-/// Whether `toleration` tolerates `taint` (upstream's `ToleratesTaint`).
-pub fn tolerates(toleration: &Toleration, taint: &Taint) -> bool {
-    let effect = toleration.effect.as_deref().unwrap_or_default();
-    if !effect.is_empty() && effect != taint.effect {
-        return false;
-    }
-    let key = toleration.key.as_deref().unwrap_or_default();
-    if !key.is_empty() && key != taint.key {
-        return false;
-    }
-    match toleration.operator.as_deref().unwrap_or_default() {
-        "Exists" => true,
-        "" | "Equal" => {
-            toleration.value.as_deref().unwrap_or_default()
-                == taint.value.as_deref().unwrap_or_default()
-        }
-        _ => false,
-    }
-}
-
-/// Whether any of `tolerations` tolerates `taint`.
-pub fn tolerated(tolerations: &[Toleration], taint: &Taint) -> bool {
-    tolerations.iter().any(|t| tolerates(t, taint))
-}
 
 /// Scales scores so the largest becomes [`MAX_NODE_SCORE`]; `reverse` flips them (fewer is
 /// better). All zeros stay zero, or become the maximum when reversed.
@@ -53,45 +28,6 @@ pub fn default_normalize(scores: &mut [i64], reverse: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn taint(key: &str, value: &str, effect: &str) -> Taint {
-        Taint {
-            key: key.to_owned(),
-            value: Some(value.to_owned()),
-            effect: effect.to_owned(),
-            time_added: None,
-        }
-    }
-
-    fn toleration(key: &str, op: &str, value: &str, effect: &str) -> Toleration {
-        let opt = |s: &str| (!s.is_empty()).then(|| s.to_owned());
-        Toleration {
-            key: opt(key),
-            operator: opt(op),
-            value: opt(value),
-            effect: opt(effect),
-            toleration_seconds: None,
-        }
-    }
-
-    #[test]
-    fn equal_needs_the_value_and_exists_any_value() {
-        let t = taint("gpu", "yes", "NoSchedule");
-        assert!(tolerates(
-            &toleration("gpu", "Equal", "yes", "NoSchedule"),
-            &t
-        ));
-        assert!(!tolerates(
-            &toleration("gpu", "Equal", "no", "NoSchedule"),
-            &t
-        ));
-        assert!(tolerates(&toleration("gpu", "Exists", "", ""), &t));
-        assert!(tolerates(&toleration("", "Exists", "", ""), &t));
-        assert!(!tolerates(
-            &toleration("gpu", "Exists", "", "NoExecute"),
-            &t
-        ));
-    }
 
     #[test]
     fn normalize_scales_to_the_maximum_and_reverses() {

@@ -2,6 +2,7 @@
 
 pub mod balanced_allocation;
 pub mod helpers;
+pub mod image_locality;
 pub mod inter_pod_affinity;
 pub mod node_affinity;
 pub mod node_name;
@@ -70,6 +71,10 @@ pub fn default_framework() -> Framework {
             },
             Weighted {
                 plugin: Arc::new(balanced_allocation::BalancedAllocation),
+                weight: 1,
+            },
+            Weighted {
+                plugin: Arc::new(image_locality::ImageLocality),
                 weight: 1,
             },
         ],

@@ -1,0 +1,145 @@
+//! Shared informers, as upstream's `SharedInformerFactory`: one watch and one cache of a
+//! resource type for every controller of the manager, instead of a watch (and a decoded copy of
+//! every object) per controller.
+//!
+//! Each subscriber is told of every change — additions, modifications and deletions — after
+//! the cache has applied it, so what a subscriber reads from the cache is never older than the
+//! change that woke it. Subscribers have unbounded queues, as upstream's listeners do: a slow
+//! controller never holds the watch back or makes another miss an event.
+
+use std::fmt::Debug;
+use std::sync::{Arc, Mutex};
+
+use futures::channel::mpsc;
+use futures::{Stream, StreamExt};
+use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::serde::de::DeserializeOwned;
+use kube::api::Api;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{watcher, WatchStreamExt};
+use kube::{Client, Resource};
+use tokio_util::sync::CancellationToken;
+
+type Subscribers<K> = Arc<Mutex<Vec<mpsc::UnboundedSender<Arc<K>>>>>;
+
+/// One shared watch and cache of a resource type.
+pub struct SharedInformer<K>
+where
+    K: Resource<DynamicType = ()> + Clone + 'static,
+{
+    store: Store<K>,
+    subscribers: Subscribers<K>,
+}
+
+impl<K> Clone for SharedInformer<K>
+where
+    K: Resource<DynamicType = ()> + Clone + 'static,
+{
+    fn clone(&self) -> Self {
+        Self {
+            store: self.store.clone(),
+            subscribers: Arc::clone(&self.subscribers),
+        }
+    }
+}
+
+/// The informers the manager's controllers share.
+#[derive(Clone)]
+pub struct Informers {
+    /// Every pod.
+    pub pods: SharedInformer<Pod>,
+    /// Every node.
+    pub nodes: SharedInformer<Node>,
+}
+
+impl Informers {
+    /// Starts them, until `shutdown`.
+    pub fn start(client: &Client, shutdown: &CancellationToken) -> Self {
+        Self {
+            pods: SharedInformer::start(Api::all(client.clone()), shutdown.clone()),
+            nodes: SharedInformer::start(Api::all(client.clone()), shutdown.clone()),
+        }
+    }
+}
+
+impl<K> SharedInformer<K>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    /// Starts watching every object of `api` until `shutdown` is cancelled.
+    pub fn start(api: Api<K>, shutdown: CancellationToken) -> Self {
+        let (store, writer) = reflector::store();
+        let subscribers: Subscribers<K> = Arc::default();
+        let events = watcher(api, watcher::Config::default())
+            .default_backoff()
+            .take_until(shutdown.cancelled_owned());
+        tokio::spawn(feed(events, writer, Arc::clone(&subscribers)));
+        Self { store, subscribers }
+    }
+
+    /// The cache; it is ready once the first list has been applied.
+    pub fn store(&self) -> Store<K> {
+        self.store.clone()
+    }
+
+    /// Every change from now on, after the cache has applied it, preceded by every object the
+    /// cache holds now (a late subscriber misses nothing; a change may come twice).
+    pub fn subscribe(&self) -> impl Stream<Item = Arc<K>> + Send + 'static {
+        let (sender, receiver) = mpsc::unbounded();
+        let mut subscribers = lock(&self.subscribers);
+        for object in self.store.state() {
+            let _ = sender.unbounded_send(object);
+        }
+        subscribers.push(sender);
+        receiver
+    }
+}
+
+fn lock<K>(
+    subscribers: &Subscribers<K>,
+) -> std::sync::MutexGuard<'_, Vec<mpsc::UnboundedSender<Arc<K>>>> {
+    subscribers
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Applies each watch event to the cache, then tells the subscribers. Objects of a (re)list are
+/// told once the whole list is in the cache.
+async fn feed<K, S>(events: S, mut writer: reflector::store::Writer<K>, subscribers: Subscribers<K>)
+where
+    K: Resource<DynamicType = ()> + Clone + 'static,
+    S: Stream<Item = Result<watcher::Event<K>, watcher::Error>>,
+{
+    let mut events = std::pin::pin!(events);
+    let mut listed: Vec<Arc<K>> = Vec::new();
+    while let Some(event) = events.next().await {
+        let event = match event {
+            Ok(event) => event,
+            Err(error) => {
+                tracing::warn!(kind = K::kind(&()).as_ref(), %error, "shared watch failed; retrying");
+                continue;
+            }
+        };
+        writer.apply_watcher_event(&event);
+        let changed = match event {
+            watcher::Event::Apply(object) | watcher::Event::Delete(object) => {
+                vec![Arc::new(object)]
+            }
+            watcher::Event::Init => {
+                listed.clear();
+                continue;
+            }
+            watcher::Event::InitApply(object) => {
+                listed.push(Arc::new(object));
+                continue;
+            }
+            watcher::Event::InitDone => std::mem::take(&mut listed),
+        };
+        let mut subscribers = lock(&subscribers);
+        subscribers.retain(|s| {
+            changed
+                .iter()
+                .all(|o| s.unbounded_send(Arc::clone(o)).is_ok())
+        });
+    }
+}
