@@ -205,13 +205,70 @@ fn topology_spread_balances_pods_across_zones() {
     assert_eq!(in_a, 2, "zones: {zones:?}");
 }
 
+const HIGH_CLASS: &str =
+    "apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata:\n  name: high\nvalue: 1000\n";
+
+#[test]
+fn priority_classes_resolve_to_priorities_and_unknown_ones_are_forbidden() {
+    let cluster = Cluster::start();
+    let system = cluster.ok(&["get", "priorityclasses", "-o", "name"]);
+    assert!(
+        system.contains("system-cluster-critical") && system.contains("system-node-critical"),
+        "{system}"
+    );
+    cluster.apply(HIGH_CLASS, &[]);
+    let spec = |name: &str| {
+        cluster.ok(&[
+            "get",
+            "pod",
+            name,
+            "-o",
+            "jsonpath={.spec.priorityClassName}/{.spec.priority}/{.spec.preemptionPolicy}",
+        ])
+    };
+    cluster.apply(&pod("named", "10m", "  priorityClassName: high\n", ""), &[]);
+    assert_eq!(spec("named"), "high/1000/PreemptLowerPriority");
+    cluster.apply(
+        &pod(
+            "critical",
+            "10m",
+            "  priorityClassName: system-node-critical\n",
+            "",
+        ),
+        &[],
+    );
+    assert_eq!(
+        spec("critical"),
+        "system-node-critical/2000001000/PreemptLowerPriority"
+    );
+    cluster.apply(&pod("plain", "10m", "", ""), &[]);
+    assert_eq!(spec("plain"), "/0/PreemptLowerPriority");
+
+    let err = cluster.fails(
+        &["apply", "-f", "-"],
+        Some(&pod("lost", "10m", "  priorityClassName: nope\n", "")),
+    );
+    assert!(
+        err.contains("pods \"lost\" is forbidden: no PriorityClass with name nope was found"),
+        "{err}"
+    );
+
+    cluster.apply(
+        "apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata:\n  name: everyone\nvalue: 7\nglobalDefault: true\npreemptionPolicy: Never\n",
+        &[],
+    );
+    cluster.apply(&pod("defaulted", "10m", "", ""), &[]);
+    assert_eq!(spec("defaulted"), "everyone/7/Never");
+}
+
 #[test]
 fn high_priority_pod_preempts_a_low_priority_one_on_a_full_node() {
     let cluster = Cluster::start();
     add_node(&cluster, "only", "2", &[], &[]);
-    cluster.apply(&pod("low", "1500m", "  priority: 0\n", ""), &[]);
+    cluster.apply(HIGH_CLASS, &[]);
+    cluster.apply(&pod("low", "1500m", "", ""), &[]);
     assert_eq!(wait_bound(&cluster, "low"), "only");
-    cluster.apply(&pod("high", "1", "  priority: 1000\n", ""), &[]);
+    cluster.apply(&pod("high", "1", "  priorityClassName: high\n", ""), &[]);
     assert_eq!(wait_bound(&cluster, "high"), "only");
     let gone = eventually(Duration::from_secs(10), || {
         !cluster.kubectl(&["get", "pod", "low"]).status.success()

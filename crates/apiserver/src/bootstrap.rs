@@ -121,3 +121,37 @@ pub async fn ensure_local_path_storage_class(state: &Arc<ApiState>) -> Result<()
     state.objects.create(&key, &class).await?;
     Ok(())
 }
+
+/// Creates the built-in PriorityClasses (`system-node-critical`, `system-cluster-critical`)
+/// that do not exist yet.
+///
+/// # Errors
+/// Store failures.
+pub async fn ensure_system_priority_classes(state: &Arc<ApiState>) -> Result<(), ApiError> {
+    let index = state.registry.index();
+    let Some(classes) = index.get("scheduling.k8s.io", "v1", "priorityclasses") else {
+        return Ok(());
+    };
+    for (name, value, description) in crate::admission::priority::SYSTEM_PRIORITY_CLASSES {
+        let key = classes.key("", name);
+        if state.objects.get(&key).await?.is_some() {
+            continue;
+        }
+        let class = json!({
+            "apiVersion": "scheduling.k8s.io/v1",
+            "kind": "PriorityClass",
+            "metadata": {
+                "name": name,
+                "uid": uuid::Uuid::new_v4().to_string(),
+                "creationTimestamp": meta::now_rfc3339(),
+            },
+            "value": value,
+            "globalDefault": false,
+            "description": description,
+            "preemptionPolicy": "PreemptLowerPriority",
+        });
+        // Losing a race with another server creating it is fine.
+        state.objects.create(&key, &class).await?;
+    }
+    Ok(())
+}

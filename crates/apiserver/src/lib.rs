@@ -110,6 +110,14 @@ impl ApiServer {
             );
             hooks.push(("", "PersistentVolumeClaim", Arc::new(default_class)));
         }
+        if let Some(classes) = registry
+            .index()
+            .get("scheduling.k8s.io", "v1", "priorityclasses")
+        {
+            let priority =
+                admission::priority::Priority::new(objects.clone(), classes.prefix(None));
+            hooks.push(("", "Pod", Arc::new(priority)));
+        }
         let state = Arc::new(ApiState {
             registry,
             objects,

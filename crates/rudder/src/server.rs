@@ -134,6 +134,9 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     rudder_apiserver::bootstrap::ensure_local_path_storage_class(api.state())
         .await
         .context("creating the local-path storage class")?;
+    rudder_apiserver::bootstrap::ensure_system_priority_classes(api.state())
+        .await
+        .context("creating the system priority classes")?;
     let compactor = tokio::spawn(rudder_apiserver::compactor::run(
         dyn_store,
         shutdown.clone(),

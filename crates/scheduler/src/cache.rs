@@ -10,6 +10,7 @@ use k8s_openapi::api::core::v1::Node;
 use crate::node_info::NodeInfo;
 use crate::pod_info::PodInfo;
 use crate::selectors::Labels;
+use crate::spread::SpreadCounts;
 
 /// What the scheduling core reads: every node, and namespace labels for namespace selectors.
 #[derive(Clone, Copy)]
@@ -18,6 +19,9 @@ pub struct Snapshot<'a> {
     pub nodes: &'a [NodeInfo],
     /// Labels of each namespace known.
     pub namespaces: &'a HashMap<String, Labels>,
+    /// Matching-pod counts per topology domain, when they describe `nodes` (not in a
+    /// preemption's what-if view).
+    pub spread: Option<&'a SpreadCounts>,
 }
 
 impl Snapshot<'_> {
@@ -43,6 +47,7 @@ pub struct Cache {
     /// Pods bound to nodes the cache has not seen (yet).
     orphans: HashMap<String, Vec<Arc<PodInfo>>>,
     namespaces: HashMap<String, Labels>,
+    spread: SpreadCounts,
 }
 
 impl Cache {
@@ -56,6 +61,14 @@ impl Cache {
         Snapshot {
             nodes: &self.nodes,
             namespaces: &self.namespaces,
+            spread: Some(&self.spread),
+        }
+    }
+
+    /// Makes sure the topology spread counts `pod` reads are kept (call before a cycle).
+    pub fn prepare(&mut self, pod: &PodInfo) {
+        if !pod.spread.is_empty() {
+            self.spread.prepare(pod, &self.nodes);
         }
     }
 
@@ -69,21 +82,30 @@ impl Cache {
         self.index.get(name).and_then(|i| self.nodes.get(*i))
     }
 
-    fn node_mut(&mut self, name: &str) -> Option<&mut NodeInfo> {
-        self.index.get(name).and_then(|i| self.nodes.get_mut(*i))
-    }
-
     /// Adds or replaces a node.
     pub fn upsert_node(&mut self, node: Arc<Node>) {
         let name = node.metadata.name.clone().unwrap_or_default();
-        if let Some(info) = self.node_mut(&name) {
+        if let Some(&at) = self.index.get(&name) {
+            let info = &mut self.nodes[at];
+            let relabelled = node
+                .metadata
+                .labels
+                .as_ref()
+                .map_or(!info.labels.is_empty(), |l| *l != info.labels);
+            if relabelled {
+                self.spread.node_changed(info, -1);
+            }
             info.set_node(node);
+            if relabelled {
+                self.spread.node_changed(info, 1);
+            }
             return;
         }
         let mut info = NodeInfo::new(node);
         for pod in self.orphans.remove(&name).unwrap_or_default() {
             info.add_pod(pod);
         }
+        self.spread.node_changed(&info, 1);
         self.index.insert(name, self.nodes.len());
         self.nodes.push(info);
     }
@@ -94,6 +116,7 @@ impl Cache {
             return;
         };
         let info = self.nodes.swap_remove(at);
+        self.spread.node_changed(&info, -1);
         if let Some(moved) = self.nodes.get(at) {
             self.index.insert(moved.name.clone(), at);
         }
@@ -103,17 +126,22 @@ impl Cache {
     }
 
     fn place(&mut self, node: &str, pod: Arc<PodInfo>) {
-        match self.node_mut(node) {
-            Some(info) => info.add_pod(pod),
+        match self.index.get(node) {
+            Some(&at) => {
+                self.spread.pod_changed(&self.nodes[at], &pod, 1);
+                self.nodes[at].add_pod(pod);
+            }
             None => self.orphans.entry(node.to_owned()).or_default().push(pod),
         }
     }
 
-    fn unplace(&mut self, node: &str, key: &str) {
-        if let Some(info) = self.node_mut(node) {
-            info.remove_pod(key);
+    fn unplace(&mut self, node: &str, pod: &PodInfo) {
+        if let Some(&at) = self.index.get(node) {
+            if self.nodes[at].remove_pod(&pod.key) {
+                self.spread.pod_changed(&self.nodes[at], pod, -1);
+            }
         } else if let Some(list) = self.orphans.get_mut(node) {
-            list.retain(|p| p.key != key);
+            list.retain(|p| p.key != pod.key);
         }
     }
 
@@ -163,7 +191,7 @@ impl Cache {
         let Some(old) = self.pods.remove(key) else {
             return false;
         };
-        self.unplace(&old.node, key);
+        self.unplace(&old.node, &old.info);
         true
     }
 

@@ -20,4 +20,5 @@ pub mod queue;
 pub mod resources;
 pub mod run;
 pub mod selectors;
+pub mod spread;
 pub mod testing;

@@ -8,6 +8,7 @@ use k8s_openapi::api::core::v1::{Pod, PodAffinityTerm};
 
 use crate::resources::{non_zero_requests, pod_requests, Resources};
 use crate::selectors::{Labels, Selector};
+use crate::spread::SpreadConstraint;
 
 /// A host port a pod uses.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -124,6 +125,8 @@ pub struct PodInfo {
     pub preferred_affinity: Vec<AffinityTerm>,
     /// Preferred pod anti-affinity terms.
     pub preferred_anti_affinity: Vec<AffinityTerm>,
+    /// Topology spread constraints.
+    pub spread: Vec<SpreadConstraint>,
 }
 
 impl PodInfo {
@@ -193,6 +196,7 @@ impl PodInfo {
                 a.preferred_during_scheduling_ignored_during_execution
                     .as_ref()
             })),
+            spread: crate::spread::compile(&pod, &namespace, &labels),
             namespace,
             name,
             labels,

@@ -36,6 +36,7 @@ fn fits(
     let view = Snapshot {
         nodes,
         namespaces: snapshot.namespaces,
+        spread: None,
     };
     let mut state = CycleState::new();
     match framework.run_pre_filters(&mut state, pod, &view) {

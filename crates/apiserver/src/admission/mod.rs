@@ -2,3 +2,4 @@
 //! plugins do (each plugged in as a [`crate::allocators::WriteHook`] of its resource).
 
 pub mod default_storage_class;
+pub mod priority;

@@ -119,8 +119,6 @@ pub fn pod(obj: &mut Value) {
     if let Some(spec) = obj.get_mut("spec") {
         pod_spec(spec);
         or_insert(spec, &["enableServiceLinks"], json!(true));
-        or_insert(spec, &["preemptionPolicy"], json!("PreemptLowerPriority"));
-        or_insert(spec, &["priority"], json!(0));
         default_toleration_seconds(spec);
     }
 }

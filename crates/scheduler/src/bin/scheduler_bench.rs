@@ -48,6 +48,7 @@ fn run(nodes: usize, pods: Vec<Pod>) -> Figure {
     }
     let (mut scheduled, mut failed) = (0, 0);
     while let Some(p) = queue.pop(started) {
+        cache.prepare(&p);
         match algorithm.schedule(&p, &cache.snapshot()) {
             Ok(placement) => {
                 cache.assume(Arc::clone(&p), &placement.node);

@@ -173,6 +173,7 @@ mod tests {
         let snapshot = Snapshot {
             nodes,
             namespaces: &namespaces,
+            spread: None,
         };
         let mut state = CycleState::new();
         let refs: Vec<&NodeInfo> = nodes.iter().collect();

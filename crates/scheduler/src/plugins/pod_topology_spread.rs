@@ -3,9 +3,8 @@
 //! domain's matching pods (plus this one) minus the least-loaded domain's — would pass
 //! `maxSkew`; soft ones (`ScheduleAnyway`) score nodes in emptier domains higher.
 
-use std::collections::HashMap;
-
-use k8s_openapi::api::core::v1::TopologySpreadConstraint;
+use std::collections::HashSet;
+use std::sync::Arc;
 
 use super::helpers::tolerated;
 use super::node_affinity::RequiredNodeAffinity;
@@ -15,7 +14,7 @@ use crate::framework::{
 };
 use crate::node_info::NodeInfo;
 use crate::pod_info::PodInfo;
-use crate::selectors::Selector;
+use crate::spread::{min_count, Domains, SpreadConstraint};
 
 /// Upstream's reason when the skew would be too large.
 pub const REASON: &str = "node(s) didn't match pod topology spread constraints";
@@ -30,62 +29,22 @@ const SCORE_STATE: &str = "PodTopologySpread/score";
 #[derive(Debug, Default)]
 pub struct PodTopologySpread;
 
-/// One compiled constraint.
-#[derive(Debug, Clone)]
-struct Constraint {
-    max_skew: i64,
-    min_domains: i64,
-    key: String,
-    selector: Selector,
-    honor_affinity: bool,
-    honor_taints: bool,
-}
-
-fn constraints(pod: &PodInfo, hard: bool) -> Vec<Constraint> {
-    let wanted = if hard {
-        "DoNotSchedule"
-    } else {
-        "ScheduleAnyway"
-    };
-    let list: &[TopologySpreadConstraint] = pod
-        .pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.topology_spread_constraints.as_deref())
-        .unwrap_or_default();
-    list.iter()
-        .filter(|c| c.when_unsatisfiable == wanted)
-        .map(|c| {
-            let mut selector = c
-                .label_selector
-                .as_ref()
-                .map(Selector::new)
-                .unwrap_or_else(|| Selector::key_in("", Vec::new()));
-            for key in c.match_label_keys.iter().flatten() {
-                if let Some(v) = pod.labels.get(key) {
-                    selector = selector.and(Selector::key_in(key, vec![v.clone()]));
-                }
-            }
-            Constraint {
-                max_skew: i64::from(c.max_skew),
-                min_domains: i64::from(c.min_domains.unwrap_or(1)),
-                key: c.topology_key.clone(),
-                selector,
-                honor_affinity: c.node_affinity_policy.as_deref() != Some("Ignore"),
-                honor_taints: c.node_taints_policy.as_deref() == Some("Honor"),
-            }
-        })
-        .collect()
+/// The pod's hard (`DoNotSchedule`) or soft (`ScheduleAnyway`) constraints.
+fn constraints(pod: &PodInfo, hard: bool) -> impl Iterator<Item = &SpreadConstraint> {
+    pod.spread.iter().filter(move |c| c.hard == hard)
 }
 
 /// Whether `node` takes part in counting for `constraints` (has every key, passes policies).
 fn counts_node(
-    constraints: &[Constraint],
+    constraints: &[&SpreadConstraint],
     pod: &PodInfo,
     affinity: &RequiredNodeAffinity,
     node: &NodeInfo,
 ) -> bool {
-    if !constraints.iter().all(|c| node.labels.contains_key(&c.key)) {
+    if !constraints
+        .iter()
+        .all(|c| node.labels.contains_key(&c.key.topology_key))
+    {
         return false;
     }
     if constraints.iter().any(|c| c.honor_affinity) && !affinity.matches(node) {
@@ -108,40 +67,59 @@ fn counts_node(
     true
 }
 
-/// How many pods on `node` match `c` (same namespace as the incoming pod, not terminating).
-fn matching(c: &Constraint, pod: &PodInfo, node: &NodeInfo) -> i64 {
-    node.pods
+/// Matching pods per domain for each of `constraints`. The cache's counts serve when every
+/// node with a constraint's key counts (no node affinity or taints to honour, and either one
+/// key or every node carrying every key); else the eligible nodes are walked once.
+fn domain_counts(
+    constraints: &[&SpreadConstraint],
+    pod: &PodInfo,
+    snapshot: &Snapshot<'_>,
+) -> Vec<Arc<Domains>> {
+    let affinity = RequiredNodeAffinity::of(pod);
+    let policies_filter = constraints
         .iter()
-        .filter(|p| {
-            p.namespace == pod.namespace && !p.is_terminating() && c.selector.matches(&p.labels)
-        })
-        .count() as i64
-}
-
-/// Adds `n` to the count of `domain`, allocating its key only the first time.
-fn count(counts: &mut HashMap<String, i64>, domain: &str, n: i64) {
-    match counts.get_mut(domain) {
-        Some(c) => *c += n,
-        None => {
-            counts.insert(domain.to_owned(), n);
+        .any(|c| c.honor_taints || (c.honor_affinity && !affinity.is_empty()));
+    if !policies_filter {
+        if let Some(kept) = snapshot.spread.and_then(|spread| {
+            constraints
+                .iter()
+                .map(|c| spread.domains(&c.key).cloned())
+                .collect::<Option<Vec<_>>>()
+        }) {
+            let one_key = constraints
+                .iter()
+                .all(|c| c.key.topology_key == constraints[0].key.topology_key);
+            let every_node = || {
+                kept.iter()
+                    .all(|d| d.values().map(|d| d.nodes).sum::<usize>() == snapshot.nodes.len())
+            };
+            if one_key || every_node() {
+                return kept;
+            }
         }
     }
+    let mut counts = vec![Domains::new(); constraints.len()];
+    for node in snapshot
+        .nodes
+        .iter()
+        .filter(|n| counts_node(constraints, pod, &affinity, n))
+    {
+        for (i, c) in constraints.iter().enumerate() {
+            if let Some(value) = node.labels.get(&c.key.topology_key) {
+                let domain = counts[i].entry(value.clone()).or_default();
+                domain.nodes += 1;
+                domain.pods += c.key.matching_on(node);
+            }
+        }
+    }
+    counts.into_iter().map(Arc::new).collect()
 }
 
-/// What PreFilter computed: matching pods per domain for each hard constraint.
+/// What PreFilter computed for the hard constraints, in order: counts per domain and the
+/// least count.
 struct Counts {
-    constraints: Vec<Constraint>,
-    per_domain: Vec<HashMap<String, i64>>,
-}
-
-impl Counts {
-    fn min(&self, i: usize) -> i64 {
-        let domains = &self.per_domain[i];
-        if (domains.len() as i64) < self.constraints[i].min_domains {
-            return 0;
-        }
-        domains.values().copied().min().unwrap_or(0)
-    }
+    domains: Vec<Arc<Domains>>,
+    mins: Vec<i64>,
 }
 
 impl Plugin for PodTopologySpread {
@@ -157,30 +135,17 @@ impl PreFilter for PodTopologySpread {
         pod: &PodInfo,
         snapshot: &Snapshot<'_>,
     ) -> Result<PreFilterResult, Status> {
-        let constraints = constraints(pod, true);
+        let constraints: Vec<_> = constraints(pod, true).collect();
         if constraints.is_empty() {
             return Err(Status::skip());
         }
-        let affinity = RequiredNodeAffinity::of(pod);
-        let mut per_domain = vec![HashMap::new(); constraints.len()];
-        for node in snapshot
-            .nodes
+        let domains = domain_counts(&constraints, pod, snapshot);
+        let mins = constraints
             .iter()
-            .filter(|n| counts_node(&constraints, pod, &affinity, n))
-        {
-            for (i, c) in constraints.iter().enumerate() {
-                if let Some(value) = node.labels.get(&c.key) {
-                    count(&mut per_domain[i], value, matching(c, pod, node));
-                }
-            }
-        }
-        state.write(
-            self.name(),
-            Counts {
-                constraints,
-                per_domain,
-            },
-        );
+            .zip(&domains)
+            .map(|(c, d)| min_count(d, c.min_domains))
+            .collect();
+        state.write(self.name(), Counts { domains, mins });
         Ok(PreFilterResult::default())
     }
 }
@@ -190,13 +155,13 @@ impl Filter for PodTopologySpread {
         let Some(counts) = state.read::<Counts>(self.name()) else {
             return Status::success();
         };
-        for (i, c) in counts.constraints.iter().enumerate() {
-            let Some(value) = node.labels.get(&c.key) else {
+        for (i, c) in constraints(pod, true).enumerate() {
+            let Some(value) = node.labels.get(&c.key.topology_key) else {
                 return Status::unresolvable(self.name(), REASON_MISSING_LABEL);
             };
-            let own = i64::from(c.selector.matches(&pod.labels));
-            let here = counts.per_domain[i].get(value).copied().unwrap_or(0);
-            if here + own - counts.min(i) > c.max_skew {
+            let own = i64::from(c.key.selector.matches(&pod.labels));
+            let here = counts.domains[i].get(value).map_or(0, |d| d.pods);
+            if here + own - counts.mins[i] > c.max_skew {
                 return Status::unschedulable(self.name(), REASON);
             }
         }
@@ -204,10 +169,10 @@ impl Filter for PodTopologySpread {
     }
 }
 
-/// What PreScore computed for soft constraints.
+/// What PreScore computed for soft constraints, in order: counts per domain (none for the
+/// hostname key, counted on the node itself) and weights.
 struct Soft {
-    constraints: Vec<Constraint>,
-    per_domain: Vec<HashMap<String, i64>>,
+    domains: Vec<Option<Arc<Domains>>>,
     weights: Vec<f64>,
 }
 
@@ -219,61 +184,38 @@ impl Score for PodTopologySpread {
         snapshot: &Snapshot<'_>,
         nodes: &[&NodeInfo],
     ) -> Status {
-        let constraints = constraints(pod, false);
+        let constraints: Vec<_> = constraints(pod, false).collect();
         if constraints.is_empty() {
             return Status::skip();
         }
-        let scored: Vec<&&NodeInfo> = nodes
-            .iter()
-            .filter(|n| constraints.iter().all(|c| n.labels.contains_key(&c.key)))
-            .collect();
-        // Few domains per key (zones, regions) in practice: a list beats hashing here.
-        let mut domains: Vec<Vec<&str>> = vec![Vec::new(); constraints.len()];
-        for node in &scored {
-            for (i, c) in constraints.iter().enumerate() {
-                if let Some(v) = node.labels.get(&c.key) {
-                    if c.key != HOSTNAME && !domains[i].contains(&v.as_str()) {
-                        domains[i].push(v);
-                    }
-                }
-            }
-        }
+        let has_keys = |n: &NodeInfo| {
+            constraints
+                .iter()
+                .all(|c| n.labels.contains_key(&c.key.topology_key))
+        };
+        let scored: Vec<&&NodeInfo> = nodes.iter().filter(|n| has_keys(n)).collect();
         let weights = constraints
             .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let size = if c.key == HOSTNAME {
+            .map(|c| {
+                let size = if c.key.topology_key == HOSTNAME {
                     scored.len()
                 } else {
-                    domains[i].len()
+                    let values = scored
+                        .iter()
+                        .filter_map(|n| n.labels.get(&c.key.topology_key));
+                    values.collect::<HashSet<_>>().len()
                 };
                 ((size + 2) as f64).ln()
             })
             .collect();
-        let affinity = RequiredNodeAffinity::of(pod);
-        let mut per_domain = vec![HashMap::new(); constraints.len()];
-        for node in snapshot
-            .nodes
+        // A scored node reads only its own domain, which is among the scored ones, so the
+        // counts need no narrowing to them.
+        let mut domains = domain_counts(&constraints, pod, snapshot).into_iter();
+        let domains = constraints
             .iter()
-            .filter(|n| counts_node(&constraints, pod, &affinity, n))
-        {
-            for (i, c) in constraints.iter().enumerate() {
-                let Some(value) = node.labels.get(&c.key) else {
-                    continue;
-                };
-                if c.key != HOSTNAME && domains[i].contains(&value.as_str()) {
-                    count(&mut per_domain[i], value, matching(c, pod, node));
-                }
-            }
-        }
-        state.write(
-            SCORE_STATE,
-            Soft {
-                constraints,
-                per_domain,
-                weights,
-            },
-        );
+            .map(|c| domains.next().filter(|_| c.key.topology_key != HOSTNAME))
+            .collect();
+        state.write(SCORE_STATE, Soft { domains, weights });
         Status::success()
     }
 
@@ -282,23 +224,18 @@ impl Score for PodTopologySpread {
         let Some(soft) = state.read::<Soft>(SCORE_STATE) else {
             return 0;
         };
-        if !soft
-            .constraints
-            .iter()
-            .all(|c| node.labels.contains_key(&c.key))
-        {
+        if !constraints(pod, false).all(|c| node.labels.contains_key(&c.key.topology_key)) {
             return -1;
         }
         let mut score = 0.0;
-        for (i, c) in soft.constraints.iter().enumerate() {
-            let count = if c.key == HOSTNAME {
-                matching(c, pod, node)
-            } else {
-                node.labels
-                    .get(&c.key)
-                    .and_then(|v| soft.per_domain[i].get(v))
-                    .copied()
-                    .unwrap_or(0)
+        for (i, c) in constraints(pod, false).enumerate() {
+            let count = match &soft.domains[i] {
+                None => c.key.matching_on(node),
+                Some(domains) => node
+                    .labels
+                    .get(&c.key.topology_key)
+                    .and_then(|v| domains.get(v))
+                    .map_or(0, |d| d.pods),
             };
             score += count as f64 * soft.weights[i] + (c.max_skew - 1) as f64;
         }

@@ -37,7 +37,7 @@ fn bind(cache: &mut Cache, p: Pod, node: &str) {
     cache.add_bound_pod(Arc::new(PodInfo::new(Arc::new(p))));
 }
 
-fn verdicts(cache: &Cache, p: &PodInfo) -> Vec<(String, Status)> {
+fn verdicts_in(cache: &Cache, p: &PodInfo) -> Vec<(String, Status)> {
     let mut state = CycleState::new();
     let snapshot = cache.snapshot();
     if let Err(s) = PodTopologySpread.pre_filter(&mut state, p, &snapshot) {
@@ -52,12 +52,21 @@ fn verdicts(cache: &Cache, p: &PodInfo) -> Vec<(String, Status)> {
     out
 }
 
+/// The Filter verdicts by node, the same whether counted by walking the nodes or read from
+/// the cache's kept counts.
+fn verdicts(cache: &mut Cache, p: &PodInfo) -> Vec<(String, Status)> {
+    let walked = verdicts_in(cache, p);
+    cache.prepare(p);
+    assert_eq!(walked, verdicts_in(cache, p), "kept counts disagree");
+    walked
+}
+
 #[test]
 fn hard_constraint_rejects_nodes_in_the_fuller_zone() {
     let mut cache = zoned_cache();
     bind(&mut cache, spread_pod("w1", "DoNotSchedule", 1), "a1");
     let p = PodInfo::new(Arc::new(spread_pod("w2", "DoNotSchedule", 1)));
-    let v = verdicts(&cache, &p);
+    let v = verdicts(&mut cache, &p);
     assert_eq!(v[0].1.reasons, vec![REASON.to_owned()]);
     assert_eq!(v[1].1.reasons, vec![REASON.to_owned()]);
     assert!(v[2].1.is_success(), "zone b is empty");
@@ -68,7 +77,7 @@ fn larger_max_skew_allows_the_fuller_zone() {
     let mut cache = zoned_cache();
     bind(&mut cache, spread_pod("w1", "DoNotSchedule", 2), "a1");
     let p = PodInfo::new(Arc::new(spread_pod("w2", "DoNotSchedule", 2)));
-    assert!(verdicts(&cache, &p).iter().all(|(_, s)| s.is_success()));
+    assert!(verdicts(&mut cache, &p).iter().all(|(_, s)| s.is_success()));
 }
 
 #[test]
@@ -76,7 +85,7 @@ fn node_without_the_topology_label_is_unresolvable() {
     let mut cache = zoned_cache();
     cache.upsert_node(Arc::new(node("bare", "4", "8Gi")));
     let p = PodInfo::new(Arc::new(spread_pod("w", "DoNotSchedule", 1)));
-    let v = verdicts(&cache, &p);
+    let v = verdicts(&mut cache, &p);
     let bare = v
         .iter()
         .find(|(n, _)| n == "bare")
@@ -98,7 +107,7 @@ fn min_domains_beyond_the_existing_zones_counts_the_minimum_as_zero() {
     {
         c[0].min_domains = Some(3);
     }
-    let v = verdicts(&cache, &PodInfo::new(Arc::new(p)));
+    let v = verdicts(&mut cache, &PodInfo::new(Arc::new(p)));
     assert!(
         v.iter().all(|(_, s)| !s.is_success()),
         "with 2 of 3 domains every placement has skew 2"
@@ -110,19 +119,32 @@ fn soft_constraint_scores_the_emptier_zone_higher_and_never_filters() {
     let mut cache = zoned_cache();
     bind(&mut cache, spread_pod("w1", "ScheduleAnyway", 1), "a1");
     let p = PodInfo::new(Arc::new(spread_pod("w2", "ScheduleAnyway", 1)));
-    assert_eq!(verdicts(&cache, &p)[0].1.code, crate::framework::Code::Skip);
-    let snapshot = cache.snapshot();
-    let nodes: Vec<&NodeInfo> = snapshot.nodes.iter().collect();
-    let mut state = CycleState::new();
-    assert!(PodTopologySpread
-        .pre_score(&mut state, &p, &snapshot, &nodes)
-        .is_success());
-    let mut scores: Vec<i64> = nodes
-        .iter()
-        .map(|n| PodTopologySpread.score(&state, &p, n))
-        .collect();
-    PodTopologySpread.normalize(&state, &mut scores);
-    let b1 = nodes.iter().position(|n| n.name == "b1").unwrap_or(0);
-    let a2 = nodes.iter().position(|n| n.name == "a2").unwrap_or(0);
-    assert!(scores[b1] > scores[a2], "{scores:?}");
+    assert_eq!(
+        verdicts(&mut cache, &p)[0].1.code,
+        crate::framework::Code::Skip
+    );
+    let scores = |cache: &Cache| {
+        let snapshot = cache.snapshot();
+        let nodes: Vec<&NodeInfo> = snapshot.nodes.iter().collect();
+        let mut state = CycleState::new();
+        assert!(PodTopologySpread
+            .pre_score(&mut state, &p, &snapshot, &nodes)
+            .is_success());
+        let mut scores: Vec<(String, i64)> = nodes
+            .iter()
+            .map(|n| (n.name.clone(), PodTopologySpread.score(&state, &p, n)))
+            .collect();
+        let mut values: Vec<i64> = scores.iter().map(|s| s.1).collect();
+        PodTopologySpread.normalize(&state, &mut values);
+        for (s, v) in scores.iter_mut().zip(values) {
+            s.1 = v;
+        }
+        scores.sort();
+        scores
+    };
+    let walked = scores(&cache);
+    cache.prepare(&p);
+    assert_eq!(walked, scores(&cache), "kept counts disagree");
+    let score_of = |name: &str| walked.iter().find(|s| s.0 == name).map_or(0, |s| s.1);
+    assert!(score_of("b1") > score_of("a2"), "{walked:?}");
 }

@@ -94,6 +94,7 @@ enum Step {
 /// Pops and decides one pod, updating the cache and queue; `None` when nothing is ready.
 fn step(state: &mut State) -> Option<Step> {
     let pod = state.queue.pop(now())?;
+    state.cache.prepare(&pod);
     let snapshot = state.cache.snapshot();
     match state.algorithm.schedule(&pod, &snapshot) {
         Ok(placement) => {
