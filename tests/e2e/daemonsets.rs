@@ -1,25 +1,19 @@
-//! DaemonSets through kubectl against Node objects made with kubectl: one pod pinned to each
-//! eligible node, tainted nodes skipped unless tolerated, nodes added later followed and nodes
-//! removed cleaned up, `kubectl get ds` columns, rollout status, rolling update, history and
-//! undo. A stand-in marks pods Ready (see `workloads_support`). The controller pins each pod to
-//! its node through node affinity and the scheduler binds it there; the tests read the pinned
-//! node (binding may lag) and check that a bound pod is bound to that node.
+//! DaemonSets through kubectl on simulated nodes: one pod pinned to each eligible node,
+//! tainted nodes skipped unless tolerated, nodes that join later (a `rudder agent`) followed
+//! and nodes removed cleaned up, `kubectl get ds` columns, rollout status, rolling update,
+//! history and undo. The controller pins each pod to its node through node affinity, the
+//! scheduler binds it there and the simulated kubelet runs it; the tests read the pinned node
+//! (binding may lag) and check that a bound pod is bound to that node.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::support::Cluster;
-use crate::workloads_support::{eventually, with_kubelet};
+use crate::support::{eventually, node_token, Agent, Cluster};
 
 const WAIT: Duration = Duration::from_secs(30);
 
-fn node(name: &str, taint: bool) -> String {
-    let taints = if taint {
-        "  taints:\n  - {key: dedicated, value: infra, effect: NoSchedule}\n"
-    } else {
-        ""
-    };
-    format!("apiVersion: v1\nkind: Node\nmetadata:\n  name: {name}\n  labels: {{kubernetes.io/hostname: {name}}}\nspec:\n{taints}---\n")
+fn on_simulated_nodes(count: usize) -> Cluster {
+    Cluster::start_with(&["--simulated-nodes".to_owned(), count.to_string()])
 }
 
 const DAEMON_SET: &str = r#"
@@ -77,15 +71,12 @@ fn rollout_status(cluster: &Cluster) -> String {
 
 #[test]
 fn daemonset_puts_one_pod_on_each_node_skips_tainted_ones_and_follows_new_nodes() {
-    let cluster = Cluster::start();
-    let _kubelet = with_kubelet(&cluster, Duration::from_millis(50));
-    let mut nodes: String = (1..=5).map(|i| node(&format!("n{i}"), false)).collect();
-    nodes.push_str(&node("infra", true));
-    cluster.apply(&nodes, &[]);
+    let cluster = on_simulated_nodes(5);
+    cluster.ok(&["taint", "node", "sim-4", "dedicated=infra:NoSchedule"]);
     cluster.apply(DAEMON_SET, &[]);
-    let five = ["n1", "n2", "n3", "n4", "n5"];
+    let four = ["sim-0", "sim-1", "sim-2", "sim-3"];
     assert!(
-        eventually(WAIT, || one_each(&cluster, &five)),
+        eventually(WAIT, || one_each(&cluster, &four)),
         "{:?}",
         pods_by_node(&cluster)
     );
@@ -96,7 +87,7 @@ fn daemonset_puts_one_pod_on_each_node_skips_tainted_ones_and_follows_new_nodes(
     );
     let row = cluster.ok(&["get", "ds", "agent", "--no-headers"]);
     let columns: Vec<&str> = row.split_whitespace().collect();
-    assert_eq!(columns[1..6], ["5", "5", "5", "5", "5"], "{row}");
+    assert_eq!(columns[1..6], ["4", "4", "4", "4", "4"], "{row}");
     let tolerations = cluster.ok(&[
         "get",
         "pods",
@@ -112,40 +103,47 @@ fn daemonset_puts_one_pod_on_each_node_skips_tainted_ones_and_follows_new_nodes(
 
     let tolerate = r#"{"spec":{"template":{"spec":{"tolerations":[{"key":"dedicated","operator":"Exists","effect":"NoSchedule"}]}}}}"#;
     cluster.ok(&["patch", "daemonset/agent", "--type=merge", "-p", tolerate]);
-    let six = ["infra", "n1", "n2", "n3", "n4", "n5"];
+    let five = ["sim-0", "sim-1", "sim-2", "sim-3", "sim-4"];
+    assert!(
+        eventually(WAIT, || one_each(&cluster, &five)),
+        "{:?}",
+        pods_by_node(&cluster)
+    );
+    rollout_status(&cluster);
+    let row = cluster.ok(&["get", "ds", "agent", "--no-headers"]);
+    let columns: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(columns[1..6], ["5", "5", "5", "5", "5"], "{row}");
+
+    let mut agent = Agent::start(
+        &cluster,
+        &node_token(&cluster),
+        &["--simulate", "1", "--node-name-prefix", "late"],
+    );
+    let six = ["late-0", "sim-0", "sim-1", "sim-2", "sim-3", "sim-4"];
     assert!(
         eventually(WAIT, || one_each(&cluster, &six)),
         "{:?}",
         pods_by_node(&cluster)
     );
-    rollout_status(&cluster);
+    let out = rollout_status(&cluster);
+    assert!(out.contains("successfully rolled out"), "{out}");
 
-    cluster.apply(&node("n6", false), &[]);
-    let seven = ["infra", "n1", "n2", "n3", "n4", "n5", "n6"];
+    agent.kill9();
+    cluster.ok(&["delete", "node", "late-0"]);
     assert!(
-        eventually(WAIT, || one_each(&cluster, &seven)),
-        "{:?}",
-        pods_by_node(&cluster)
-    );
-    cluster.ok(&["delete", "node", "n3"]);
-    let without = ["infra", "n1", "n2", "n4", "n5", "n6"];
-    assert!(
-        eventually(WAIT, || one_each(&cluster, &without)),
+        eventually(WAIT, || one_each(&cluster, &five)),
         "{:?}",
         pods_by_node(&cluster)
     );
     let status = "jsonpath={.status.desiredNumberScheduled}/{.status.numberMisscheduled}";
     assert!(eventually(WAIT, || cluster
         .ok(&["get", "ds", "agent", "-o", status])
-        == "6/0"));
+        == "5/0"));
 }
 
 #[test]
 fn daemonset_rolling_update_replaces_every_pod_and_undo_restores_the_template() {
-    let cluster = Cluster::start();
-    let _kubelet = with_kubelet(&cluster, Duration::from_millis(100));
-    let nodes: String = (1..=4).map(|i| node(&format!("n{i}"), false)).collect();
-    cluster.apply(&nodes, &[]);
+    let cluster = on_simulated_nodes(4);
     cluster.apply(DAEMON_SET, &[]);
     rollout_status(&cluster);
     cluster.ok(&["set", "image", "daemonset/agent", "agent=agent:2"]);

@@ -1,56 +1,9 @@
 //! Simulated nodes: `rudder server --simulated-nodes N` and `rudder agent --simulate N` register
 //! Ready nodes with fresh Leases, and pods bound to them run, finish and go away as a kubelet's.
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{eventually, Cluster};
-
-/// A `rudder agent` process, killed when dropped.
-struct Agent {
-    child: Child,
-}
-
-impl Agent {
-    fn start(cluster: &Cluster, token: &str, extra: &[&str]) -> Agent {
-        let log = std::fs::File::create(data_dir(cluster).join("agent.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_rudder"))
-            .args([
-                "agent",
-                "--server",
-                &format!("https://127.0.0.1:{}", cluster.port),
-            ])
-            .args(["--token", token])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        Agent { child }
-    }
-
-    fn kill9(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        self.kill9();
-    }
-}
-
-fn data_dir(cluster: &Cluster) -> std::path::PathBuf {
-    cluster.kubeconfig().parent().unwrap().to_path_buf()
-}
-
-fn node_token(cluster: &Cluster) -> String {
-    std::fs::read_to_string(data_dir(cluster).join("node-token"))
-        .unwrap()
-        .trim()
-        .to_owned()
-}
+use crate::support::{data_dir, eventually, node_token, Agent, Cluster};
 
 /// `kubectl get nodes` rows (name, status) of the nodes whose name starts with `prefix`.
 fn nodes(cluster: &Cluster, prefix: &str) -> Vec<(String, String)> {

@@ -186,3 +186,54 @@ impl Drop for Cluster {
         }
     }
 }
+
+/// A `rudder agent` process, killed when dropped.
+pub struct Agent {
+    pub child: Child,
+}
+
+impl Agent {
+    /// Starts `rudder agent` joining `cluster` with `token`; its log is `agent.log` in the
+    /// cluster's directory.
+    pub fn start(cluster: &Cluster, token: &str, extra: &[&str]) -> Agent {
+        let log = std::fs::File::create(data_dir(cluster).join("agent.log")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_rudder"))
+            .args([
+                "agent",
+                "--server",
+                &format!("https://127.0.0.1:{}", cluster.port),
+            ])
+            .args(["--token", token])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        Agent { child }
+    }
+
+    /// Kills the agent with SIGKILL.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// The cluster's data directory.
+pub fn data_dir(cluster: &Cluster) -> std::path::PathBuf {
+    cluster.kubeconfig().parent().unwrap().to_path_buf()
+}
+
+/// The node join token the server wrote.
+pub fn node_token(cluster: &Cluster) -> String {
+    std::fs::read_to_string(data_dir(cluster).join("node-token"))
+        .unwrap()
+        .trim()
+        .to_owned()
+}

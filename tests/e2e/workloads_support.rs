@@ -1,19 +1,16 @@
 //! What the workload tests share: a cluster on simulated nodes (the scheduler places pods, the
-//! simulated nodes run them), a stand-in "kubelet" that marks every pod Running and Ready for
-//! tests that make Node objects of their own, and watchers that check rolling-update bounds and
-//! creation order on every event they see.
+//! simulated nodes run them), and watchers that check rolling-update bounds and creation order
+//! on every event they see.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{watcher, WatchStreamExt};
-use serde_json::json;
 
 pub use crate::support::eventually;
 use crate::support::Cluster;
@@ -25,42 +22,9 @@ fn is_ready(pod: &Pod) -> bool {
         .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
-/// Marks every pod of `namespace` Running and Ready `delay` after it first appears.
-pub async fn fake_kubelet(client: kube::Client, namespace: String, delay: Duration) {
-    let api: Api<Pod> = Api::namespaced(client, &namespace);
-    let mut pods = std::pin::pin!(watcher(api.clone(), watcher::Config::default())
-        .default_backoff()
-        .applied_objects());
-    while let Some(Ok(pod)) = pods.next().await {
-        if is_ready(&pod) || pod.metadata.deletion_timestamp.is_some() {
-            continue;
-        }
-        let api = api.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
-            let now = k8s_openapi::jiff::Timestamp::now().to_string();
-            let status = json!({"status": {"phase": "Running", "conditions": [
-                {"type": "Ready", "status": "True", "lastTransitionTime": now}
-            ]}});
-            let name = pod.metadata.name.unwrap_or_default();
-            let _ = api
-                .patch_status(&name, &PatchParams::default(), &Patch::Merge(&status))
-                .await;
-        });
-    }
-}
-
 /// A cluster whose pods the scheduler places on three simulated nodes, which run them.
 pub fn on_simulated_nodes() -> Cluster {
     Cluster::start_with(&["--simulated-nodes".to_owned(), "3".to_owned()])
-}
-
-/// A runtime running the fake kubelet for `default` while the test drives kubectl.
-pub fn with_kubelet(cluster: &Cluster, delay: Duration) -> tokio::runtime::Runtime {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let client = rt.block_on(crate::durability::client(cluster));
-    rt.spawn(fake_kubelet(client, "default".to_owned(), delay));
-    rt
 }
 
 /// A pod event as the order-checking watcher saw it.
