@@ -205,16 +205,17 @@ where
         I: 'static + IntoIterator<Item = ObjectRef<K>>,
         I::IntoIter: Send,
     {
-        let store = informer.store();
         self.controller = self
             .controller
             .watches_shared_stream(informer.subscribe(), move |o: Arc<O>| mapper(&o));
-        self.waits_for(&store);
-        (self, store)
+        self.caches.push(Box::pin(informer.listed()));
+        (self, informer.store())
     }
 
     /// Holds every reconcile until `cache` has listed, as upstream's controllers wait for
     /// their informers to sync: a reconcile reading an empty cache would act on nothing seen.
+    /// Only for a cache this harness alone waits on: the store's readiness wakes only the
+    /// last of several waiters (shared caches use [`SharedInformer::listed`]).
     fn waits_for<O>(&mut self, cache: &Store<O>)
     where
         O: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,

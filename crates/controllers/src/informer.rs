@@ -6,6 +6,10 @@
 //! the cache has applied it, so what a subscriber reads from the cache is never older than the
 //! change that woke it. Subscribers have unbounded queues, as upstream's listeners do: a slow
 //! controller never holds the watch back or makes another miss an event.
+//!
+//! Readiness is the informer's own signal, not the reflector store's: kube-runtime's
+//! `Store::wait_until_ready` wakes only the last of several tasks waiting on one store, and a
+//! shared store has a waiter per controller.
 
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
@@ -18,6 +22,7 @@ use kube::api::Api;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Client, Resource};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 type Subscribers<K> = Arc<Mutex<Vec<mpsc::UnboundedSender<Arc<K>>>>>;
@@ -29,6 +34,8 @@ where
 {
     store: Store<K>,
     subscribers: Subscribers<K>,
+    /// True once the first list is in the cache.
+    listed: watch::Receiver<bool>,
 }
 
 impl<K> Clone for SharedInformer<K>
@@ -39,6 +46,7 @@ where
         Self {
             store: self.store.clone(),
             subscribers: Arc::clone(&self.subscribers),
+            listed: self.listed.clone(),
         }
     }
 }
@@ -68,18 +76,41 @@ where
 {
     /// Starts watching every object of `api` until `shutdown` is cancelled.
     pub fn start(api: Api<K>, shutdown: CancellationToken) -> Self {
-        let (store, writer) = reflector::store();
-        let subscribers: Subscribers<K> = Arc::default();
         let events = watcher(api, watcher::Config::default())
             .default_backoff()
             .take_until(shutdown.cancelled_owned());
-        tokio::spawn(feed(events, writer, Arc::clone(&subscribers)));
-        Self { store, subscribers }
+        Self::from_events(events)
     }
 
-    /// The cache; it is ready once the first list has been applied.
+    /// An informer fed by `events`, a watcher's stream (tests feed one from memory).
+    pub fn from_events<S>(events: S) -> Self
+    where
+        S: Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
+    {
+        let (store, writer) = reflector::store();
+        let subscribers: Subscribers<K> = Arc::default();
+        let (listed_tx, listed) = watch::channel(false);
+        tokio::spawn(feed(events, writer, Arc::clone(&subscribers), listed_tx));
+        Self {
+            store,
+            subscribers,
+            listed,
+        }
+    }
+
+    /// The cache; it holds everything once [`SharedInformer::listed`] has resolved.
     pub fn store(&self) -> Store<K> {
         self.store.clone()
+    }
+
+    /// Resolves once the first list is in the cache, or when the informer has stopped. Any
+    /// number of tasks may wait at once.
+    pub fn listed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut listed = self.listed.clone();
+        async move {
+            // An error means the feed has stopped: the controllers are stopping too.
+            let _ = listed.wait_for(|done| *done).await;
+        }
     }
 
     /// Every change from now on, after the cache has applied it, preceded by every object the
@@ -105,8 +136,12 @@ fn lock<K>(
 
 /// Applies each watch event to the cache, then tells the subscribers. Objects of a (re)list are
 /// told once the whole list is in the cache.
-async fn feed<K, S>(events: S, mut writer: reflector::store::Writer<K>, subscribers: Subscribers<K>)
-where
+async fn feed<K, S>(
+    events: S,
+    mut writer: reflector::store::Writer<K>,
+    subscribers: Subscribers<K>,
+    listed_tx: watch::Sender<bool>,
+) where
     K: Resource<DynamicType = ()> + Clone + 'static,
     S: Stream<Item = Result<watcher::Event<K>, watcher::Error>>,
 {
@@ -134,11 +169,7 @@ where
                 continue;
             }
             watcher::Event::InitDone => {
-                tracing::debug!(
-                    kind = K::kind(&()).as_ref(),
-                    objects = listed.len(),
-                    "shared informer listed"
-                );
+                listed_tx.send_replace(true);
                 std::mem::take(&mut listed)
             }
         };
@@ -150,3 +181,7 @@ where
         });
     }
 }
+
+#[cfg(test)]
+#[path = "informer_tests.rs"]
+mod tests;
