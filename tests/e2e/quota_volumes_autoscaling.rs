@@ -153,7 +153,7 @@ fn a_claim_binds_the_smallest_matching_volume_and_releases_it() {
 
 #[test]
 fn local_path_provisions_a_volume_on_the_selected_node_and_deletes_it_with_the_claim() {
-    let cluster = Cluster::start();
+    let cluster = Cluster::start_with(&["--simulated-nodes".into(), "1".into()]);
     let classes = cluster.ok(&["get", "storageclass"]);
     assert!(
         classes.contains("local-path (default)")
@@ -183,13 +183,32 @@ spec:
     });
     assert!(waiting, "{}", cluster.ok(&["describe", "pvc", "data"]));
 
-    // What the scheduler does when it places the first pod using the claim.
-    cluster.ok(&[
-        "annotate",
-        "pvc",
-        "data",
-        "volume.kubernetes.io/selected-node=node-1",
-    ]);
+    // The scheduler places the first pod using the claim and selects its node for the claim.
+    cluster.apply(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: user}
+spec:
+  containers: [{name: c, image: busybox}]
+  volumes: [{name: data, persistentVolumeClaim: {claimName: data}}]
+"#,
+        &[],
+    );
+    assert!(waits_for(
+        &cluster,
+        &["pod", "user"],
+        "{.spec.nodeName}",
+        "sim-0"
+    ));
+    assert_eq!(
+        jsonpath(
+            &cluster,
+            &["pvc", "data"],
+            "{.metadata.annotations.volume\\.kubernetes\\.io/selected-node}"
+        ),
+        "sim-0"
+    );
     assert!(waits_for(
         &cluster,
         &["pvc", "data"],
@@ -214,7 +233,7 @@ spec:
             &["pv", &pv],
             "{.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values[0]}"
         ),
-        "node-1"
+        "sim-0"
     );
     assert!(waits_for(
         &cluster,
@@ -223,6 +242,7 @@ spec:
         "Bound"
     ));
 
+    cluster.ok(&["delete", "pod", "user", "--grace-period=0", "--force"]);
     cluster.ok(&["delete", "pvc", "data"]);
     let gone = eventually(WAIT, || {
         !cluster.kubectl(&["get", "pv", &pv]).status.success()

@@ -1,6 +1,6 @@
 //! The scheduler in `rudder server`, driven through kubectl against Node objects the tests
 //! create themselves: requests, nodeSelector, taints, anti-affinity, topology spread,
-//! preemption, the FailedScheduling event, and the `pods/binding` subresource.
+//! preemption, the FailedScheduling event, volume binding, and the `pods/binding` subresource.
 
 use std::time::Duration;
 
@@ -283,6 +283,71 @@ fn high_priority_pod_preempts_a_low_priority_one_on_a_full_node() {
         "jsonpath={.items[*].message}",
     ]);
     assert!(events.contains("Preempted by pod"), "{events}");
+}
+
+fn events_of(cluster: &Cluster, pod: &str) -> String {
+    cluster.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        &format!("involvedObject.name={pod}"),
+        "-o",
+        "jsonpath={.items[*].message}",
+    ])
+}
+
+#[test]
+fn pod_waits_for_its_claim_then_goes_where_its_local_volume_is() {
+    let cluster = Cluster::start();
+    add_node(&cluster, "n1", "4", &[], &[]);
+    add_node(&cluster, "n2", "4", &[], &[]);
+    cluster.apply(
+        r#"
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: manual}
+provisioner: kubernetes.io/no-provisioner
+volumeBindingMode: WaitForFirstConsumer
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: disk-n2}
+spec:
+  storageClassName: manual
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  hostPath: {path: /tmp/disk-n2}
+  nodeAffinity:
+    required:
+      nodeSelectorTerms:
+      - matchExpressions: [{key: kubernetes.io/hostname, operator: In, values: [n2]}]
+"#,
+        &[],
+    );
+    let volumes = "  volumes:\n  - name: data\n    persistentVolumeClaim: {claimName: data}\n";
+    cluster.apply(&pod("user", "100m", volumes, ""), &[]);
+    let missing = r#"0/2 nodes are available: persistentvolumeclaim "data" not found."#;
+    assert!(
+        eventually(Duration::from_secs(20), || events_of(&cluster, "user")
+            .contains(missing)),
+        "{}",
+        events_of(&cluster, "user")
+    );
+    cluster.apply(
+        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data}\nspec:\n  storageClassName: manual\n  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: 1Gi}}\n",
+        &[],
+    );
+    assert_eq!(wait_bound(&cluster, "user"), "n2");
+    let bound = eventually(Duration::from_secs(20), || {
+        cluster.ok(&[
+            "get",
+            "pvc",
+            "data",
+            "-o",
+            "jsonpath={.status.phase}/{.spec.volumeName}",
+        ]) == "Bound/disk-n2"
+    });
+    assert!(bound, "{}", cluster.ok(&["describe", "pvc", "data"]));
 }
 
 #[test]

@@ -99,6 +99,14 @@ fn statefulset_creates_members_in_order_with_claims_and_scales_down_from_the_top
         names(&cluster, "pvc"),
         ["data-web-0", "data-web-1", "data-web-2"]
     );
+    // The scheduler selected each member's node for its claim; local-path provisioned there.
+    let bound =
+        || cluster.ok(&["get", "pvc", "data-web-0", "-o", "jsonpath={.status.phase}"]) == "Bound";
+    assert!(
+        eventually(WAIT, bound),
+        "{}",
+        cluster.ok(&["describe", "pvc", "data-web-0"])
+    );
     let identity = cluster.ok(&[
         "get",
         "pod",

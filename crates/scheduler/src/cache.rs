@@ -11,6 +11,7 @@ use crate::node_info::NodeInfo;
 use crate::pod_info::PodInfo;
 use crate::selectors::Labels;
 use crate::spread::SpreadCounts;
+use crate::volumes::Volumes;
 
 /// What the scheduling core reads: every node, and namespace labels for namespace selectors.
 #[derive(Clone, Copy)]
@@ -22,6 +23,8 @@ pub struct Snapshot<'a> {
     /// Matching-pod counts per topology domain, when they describe `nodes` (not in a
     /// preemption's what-if view).
     pub spread: Option<&'a SpreadCounts>,
+    /// Claims, volumes and storage classes.
+    pub volumes: &'a Volumes,
 }
 
 impl Snapshot<'_> {
@@ -48,6 +51,7 @@ pub struct Cache {
     orphans: HashMap<String, Vec<Arc<PodInfo>>>,
     namespaces: HashMap<String, Labels>,
     spread: SpreadCounts,
+    volumes: Volumes,
 }
 
 impl Cache {
@@ -62,6 +66,7 @@ impl Cache {
             nodes: &self.nodes,
             namespaces: &self.namespaces,
             spread: Some(&self.spread),
+            volumes: &self.volumes,
         }
     }
 
@@ -203,6 +208,11 @@ impl Cache {
     /// Records a namespace's labels.
     pub fn upsert_namespace(&mut self, name: &str, labels: Labels) {
         self.namespaces.insert(name.to_owned(), labels);
+    }
+
+    /// The storage objects, to update from their watches.
+    pub fn volumes_mut(&mut self) -> &mut Volumes {
+        &mut self.volumes
     }
 
     /// Forgets a namespace.

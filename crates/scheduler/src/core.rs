@@ -4,7 +4,7 @@
 
 use crate::cache::Snapshot;
 use crate::fit_error::FitError;
-use crate::framework::{CycleState, Framework, Status};
+use crate::framework::{CycleState, Framework, PreBindWrite, Status};
 use crate::node_info::NodeInfo;
 use crate::pod_info::PodInfo;
 
@@ -65,6 +65,8 @@ pub struct Placement {
     pub evaluated: usize,
     /// Nodes found feasible.
     pub feasible: usize,
+    /// What the PreBind plugins need written before the binding.
+    pub pre_bind: Vec<PreBindWrite>,
 }
 
 /// The decision maker: the framework plus the state carried between decisions.
@@ -116,15 +118,16 @@ impl Algorithm {
             return Err(err);
         }
         let node = if feasible.len() == 1 {
-            feasible[0].name.clone()
+            feasible[0]
         } else {
             let scores = self.score(&mut state, pod, snapshot, &feasible);
             self.select(&feasible, &scores)
         };
         Ok(Placement {
-            node,
+            node: node.name.clone(),
             evaluated,
             feasible: feasible.len(),
+            pre_bind: self.framework.run_pre_binds(&state, pod, node),
         })
     }
 
@@ -191,7 +194,7 @@ impl Algorithm {
     }
 
     /// The highest-scoring node; ties are broken uniformly at random.
-    fn select(&mut self, nodes: &[&NodeInfo], scores: &[i64]) -> String {
+    fn select<'s>(&mut self, nodes: &[&'s NodeInfo], scores: &[i64]) -> &'s NodeInfo {
         let mut best = 0;
         let mut ties = 0u64;
         for (i, s) in scores.iter().enumerate() {
@@ -205,7 +208,7 @@ impl Algorithm {
                 }
             }
         }
-        nodes[best].name.clone()
+        nodes[best]
     }
 }
 

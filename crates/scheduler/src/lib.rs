@@ -1,7 +1,8 @@
 //! Rudder's scheduler: assigns pending pods to nodes, as upstream's kube-scheduler does.
 //!
 //! - [`queue`]: the active, backoff and unschedulable queues.
-//! - [`cache`]: nodes and the pods bound or assumed onto them, fed by watches.
+//! - [`cache`]: nodes and the pods bound or assumed onto them, fed by watches, and the
+//!   storage objects ([`volumes`]).
 //! - [`framework`]: upstream's extension points as traits, and a profile of plugins.
 //! - [`plugins`]: the default plugins, each free of I/O.
 //! - [`core`]: one decision (filter, score, select), and [`preemption`] when nothing fits.
@@ -22,3 +23,4 @@ pub mod run;
 pub mod selectors;
 pub mod spread;
 pub mod testing;
+pub mod volumes;

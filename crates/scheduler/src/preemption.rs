@@ -37,6 +37,7 @@ fn fits(
         nodes,
         namespaces: snapshot.namespaces,
         spread: None,
+        volumes: snapshot.volumes,
     };
     let mut state = CycleState::new();
     match framework.run_pre_filters(&mut state, pod, &view) {

@@ -240,8 +240,9 @@ impl SchedulingQueue {
         }
     }
 
-    /// The cluster changed (a node appeared or changed, a pod went away): every unschedulable
-    /// pod is retried, after its backoff.
+    /// The cluster changed (a node appeared or changed, a pod went away, a claim, volume or
+    /// storage class appeared or changed): every unschedulable pod is retried, after its
+    /// backoff.
     pub fn cluster_changed(&mut self, now: Instant) {
         self.events += 1;
         let waiting: Vec<String> = self.unschedulable.values().cloned().collect();

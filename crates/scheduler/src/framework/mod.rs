@@ -2,8 +2,8 @@
 //! share, and a [`Framework`] (a profile) listing the plugins enabled at each point.
 //!
 //! Every extension point here is free of I/O: plugins read the pod and the cluster
-//! [`Snapshot`] and answer. Binding is the one point with I/O and lives with the runtime
-//! ([`crate::run`]).
+//! [`Snapshot`] and answer. PreBind plugins say which API writes must precede the binding
+//! ([`PreBindWrite`]); the runtime ([`crate::run`]) makes them, and binds.
 
 mod state;
 mod status;
@@ -110,6 +110,35 @@ pub trait Permit: Plugin {
     fn permit(&self, state: &CycleState, pod: &PodInfo, node: &str) -> PermitDecision;
 }
 
+/// An API write a PreBind plugin needs made before the pod is bound: a JSON merge patch of
+/// one object (guarded by the `resourceVersion` it carries, if any).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PreBindWrite {
+    /// Patch the PersistentVolumeClaim `namespace/name`.
+    Claim {
+        /// The claim's namespace.
+        namespace: String,
+        /// The claim's name.
+        name: String,
+        /// The merge patch.
+        patch: serde_json::Value,
+    },
+    /// Patch the PersistentVolume `name`.
+    Volume {
+        /// The volume's name.
+        name: String,
+        /// The merge patch.
+        patch: serde_json::Value,
+    },
+}
+
+/// PreBind: what must be written before the pod is bound to the chosen node.
+pub trait PreBind: Plugin {
+    /// The writes for binding `pod` to `node`, from what this cycle found. Any failing write
+    /// fails the binding, and the pod is retried.
+    fn pre_bind(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Vec<PreBindWrite>;
+}
+
 /// A plugin enabled at the score point, with its weight.
 #[derive(Clone)]
 pub struct Weighted {
@@ -136,6 +165,8 @@ pub struct Framework {
     pub reserve: Vec<Arc<dyn Reserve>>,
     /// Permit plugins.
     pub permit: Vec<Arc<dyn Permit>>,
+    /// PreBind plugins.
+    pub pre_bind: Vec<Arc<dyn PreBind>>,
     /// Whether DefaultPreemption runs as the PostFilter.
     pub preemption: bool,
     /// Upstream's `percentageOfNodesToScore` (0: adaptive).
@@ -149,6 +180,21 @@ impl Framework {
             .iter()
             .filter(|p| !state.skips_filter(p.name()))
             .cloned()
+            .collect()
+    }
+
+    /// The writes every PreBind plugin (whose PreFilter did not skip) needs before `pod` is
+    /// bound to `node`.
+    pub fn run_pre_binds(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        node: &NodeInfo,
+    ) -> Vec<PreBindWrite> {
+        self.pre_bind
+            .iter()
+            .filter(|p| !state.skips_filter(p.name()))
+            .flat_map(|p| p.pre_bind(state, pod, node))
             .collect()
     }
 

@@ -174,6 +174,7 @@ mod tests {
             nodes,
             namespaces: &namespaces,
             spread: None,
+            volumes: &crate::volumes::Volumes::new(),
         };
         let mut state = CycleState::new();
         let refs: Vec<&NodeInfo> = nodes.iter().collect();

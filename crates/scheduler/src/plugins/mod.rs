@@ -12,6 +12,7 @@ pub mod node_unschedulable;
 pub mod pod_topology_spread;
 pub mod priority_sort;
 pub mod taint_toleration;
+pub mod volume_binding;
 
 use std::sync::Arc;
 
@@ -21,7 +22,8 @@ use crate::framework::{Framework, Weighted};
 pub const DEFAULT_SCHEDULER_NAME: &str = "default-scheduler";
 
 /// The default profile: upstream's default plugins at their default weights (NodeResourcesFit
-/// scoring LeastAllocated), DefaultPreemption as the post-filter, adaptive sampling of nodes.
+/// scoring LeastAllocated), VolumeBinding's PreBind, DefaultPreemption as the post-filter,
+/// adaptive sampling of nodes.
 pub fn default_framework() -> Framework {
     let fit = Arc::new(node_resources_fit::NodeResourcesFit::default());
     let affinity = Arc::new(node_affinity::NodeAffinity);
@@ -29,12 +31,14 @@ pub fn default_framework() -> Framework {
     let spread = Arc::new(pod_topology_spread::PodTopologySpread);
     let inter_pod = Arc::new(inter_pod_affinity::InterPodAffinity);
     let ports = Arc::new(node_ports::NodePorts);
+    let volumes = Arc::new(volume_binding::VolumeBinding);
     Framework {
         scheduler_name: DEFAULT_SCHEDULER_NAME.to_owned(),
         queue_sort: Arc::new(priority_sort::PrioritySort),
         pre_filter: vec![
             ports.clone(),
             affinity.clone(),
+            volumes.clone(),
             spread.clone(),
             inter_pod.clone(),
         ],
@@ -45,6 +49,7 @@ pub fn default_framework() -> Framework {
             affinity.clone(),
             ports,
             fit.clone(),
+            volumes.clone(),
             spread.clone(),
             inter_pod.clone(),
         ],
@@ -80,6 +85,7 @@ pub fn default_framework() -> Framework {
         ],
         reserve: Vec::new(),
         permit: Vec::new(),
+        pre_bind: vec![volumes],
         preemption: true,
         percentage_of_nodes_to_score: 0,
     }

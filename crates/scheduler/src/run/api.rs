@@ -1,14 +1,18 @@
-//! The scheduler's writes to the API server: the binding, the PodScheduled=False condition
-//! and nominated node of a pod that fits nowhere, victims' deletion, and the Events.
+//! The scheduler's writes to the API server: the PreBind plugins' patches and the binding,
+//! the PodScheduled=False condition and nominated node of a pod that fits nowhere, victims'
+//! deletion, and the Events.
 
 use futures::future::BoxFuture;
-use k8s_openapi::api::core::v1::{Binding, ObjectReference, Pod};
+use k8s_openapi::api::core::v1::{
+    Binding, ObjectReference, PersistentVolume, PersistentVolumeClaim, Pod,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::Client;
 use rudder_controllers::events::{EventRecorder, EventType};
 use serde_json::json;
 
+use crate::framework::PreBindWrite;
 use crate::pod_info::PodInfo;
 
 /// Why a write to the API server failed.
@@ -21,6 +25,24 @@ pub enum ApiError {
         pod: String,
         /// The node.
         node: String,
+        /// The API error.
+        #[source]
+        source: kube::Error,
+    },
+    /// A PreBind plugin's patch of a claim failed.
+    #[error("patching persistentvolumeclaim {claim}")]
+    PatchClaim {
+        /// `namespace/name`.
+        claim: String,
+        /// The API error.
+        #[source]
+        source: kube::Error,
+    },
+    /// A PreBind plugin's patch of a volume failed.
+    #[error("patching persistentvolume {volume}")]
+    PatchVolume {
+        /// The volume's name.
+        volume: String,
         /// The API error.
         #[source]
         source: kube::Error,
@@ -47,6 +69,8 @@ pub enum ApiError {
 
 /// The side effects of scheduling, behind a trait so the loop can be driven without a server.
 pub trait Writer: Send + Sync {
+    /// Makes a write a PreBind plugin asked for.
+    fn pre_bind(&self, write: &PreBindWrite) -> BoxFuture<'static, Result<(), ApiError>>;
     /// Binds `pod` to `node` through `pods/binding`.
     fn bind(&self, pod: &PodInfo, node: &str) -> BoxFuture<'static, Result<(), ApiError>>;
     /// Marks `pod` unschedulable with `message`, and sets (or clears) its nominated node.
@@ -87,6 +111,41 @@ impl ApiWriter {
 }
 
 impl Writer for ApiWriter {
+    fn pre_bind(&self, write: &PreBindWrite) -> BoxFuture<'static, Result<(), ApiError>> {
+        let params = PatchParams::default();
+        match write.clone() {
+            PreBindWrite::Claim {
+                namespace,
+                name,
+                patch,
+            } => {
+                let api: Api<PersistentVolumeClaim> =
+                    Api::namespaced(self.client.clone(), &namespace);
+                Box::pin(async move {
+                    api.patch(&name, &params, &Patch::Merge(&patch))
+                        .await
+                        .map(drop)
+                        .map_err(|source| ApiError::PatchClaim {
+                            claim: format!("{namespace}/{name}"),
+                            source,
+                        })
+                })
+            }
+            PreBindWrite::Volume { name, patch } => {
+                let api: Api<PersistentVolume> = Api::all(self.client.clone());
+                Box::pin(async move {
+                    api.patch(&name, &params, &Patch::Merge(&patch))
+                        .await
+                        .map(drop)
+                        .map_err(|source| ApiError::PatchVolume {
+                            volume: name,
+                            source,
+                        })
+                })
+            }
+        }
+    }
+
     fn bind(&self, pod: &PodInfo, node: &str) -> BoxFuture<'static, Result<(), ApiError>> {
         let api = self.pods(pod);
         let binding = Binding {

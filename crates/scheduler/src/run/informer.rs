@@ -1,5 +1,6 @@
-//! Feeding the cache and the queue from watches of nodes, pods and namespaces (kube-runtime
-//! watchers, which list, watch, and re-list after errors with backoff). What each change means
+//! Feeding the cache and the queue from watches of nodes, pods, namespaces, and the storage
+//! objects VolumeBinding reads — claims, volumes, classes (kube-runtime watchers, which list,
+//! watch, and re-list after errors with backoff). What each change means
 //! for the scheduler is decided by pure functions of the shared [`State`].
 
 use std::collections::HashSet;
@@ -7,7 +8,8 @@ use std::fmt::Debug;
 use std::sync::Arc;
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
+use k8s_openapi::api::core::v1::{Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::serde::de::DeserializeOwned;
 use kube::api::Api;
 use kube::runtime::watcher::{self, Event};
@@ -164,8 +166,41 @@ fn on_namespace(state: &mut State, change: Change<Namespace>) {
     }
 }
 
+/// A claim appearing or changing may let waiting pods in (it exists now, or got bound).
+fn on_claim(state: &mut State, change: Change<PersistentVolumeClaim>) {
+    match change {
+        Change::Applied(claim) => {
+            state.cache.volumes_mut().upsert_claim(claim);
+            state.queue.cluster_changed(super::now());
+        }
+        Change::Deleted(key) => state.cache.volumes_mut().remove_claim(&key),
+    }
+}
+
+/// A volume appearing or changing may give waiting claims somewhere to go.
+fn on_volume(state: &mut State, change: Change<PersistentVolume>) {
+    match change {
+        Change::Applied(pv) => {
+            state.cache.volumes_mut().upsert_volume(pv);
+            state.queue.cluster_changed(super::now());
+        }
+        Change::Deleted(name) => state.cache.volumes_mut().remove_volume(&name),
+    }
+}
+
+/// A class appearing or changing may make its claims bindable.
+fn on_class(state: &mut State, change: Change<StorageClass>) {
+    match change {
+        Change::Applied(class) => {
+            state.cache.volumes_mut().upsert_class(class);
+            state.queue.cluster_changed(super::now());
+        }
+        Change::Deleted(name) => state.cache.volumes_mut().remove_class(&name),
+    }
+}
+
 /// How many watches [`run`] runs.
-pub const WATCHES: usize = 3;
+pub const WATCHES: usize = 6;
 
 /// Runs the [`WATCHES`] watches until `stop`.
 pub async fn run(
@@ -186,6 +221,24 @@ pub async fn run(
         stop.clone(),
         move |s, c| on_pod(s, c, &scheduler_name),
     );
-    let namespaces = watch(Api::<Namespace>::all(client), shared, stop, on_namespace);
-    tokio::join!(nodes, pods, namespaces);
+    let namespaces = watch(
+        Api::<Namespace>::all(client.clone()),
+        Arc::clone(&shared),
+        stop.clone(),
+        on_namespace,
+    );
+    let claims = watch(
+        Api::<PersistentVolumeClaim>::all(client.clone()),
+        Arc::clone(&shared),
+        stop.clone(),
+        on_claim,
+    );
+    let volumes = watch(
+        Api::<PersistentVolume>::all(client.clone()),
+        Arc::clone(&shared),
+        stop.clone(),
+        on_volume,
+    );
+    let classes = watch(Api::<StorageClass>::all(client), shared, stop, on_class);
+    tokio::join!(nodes, pods, namespaces, claims, volumes, classes);
 }

@@ -1,7 +1,8 @@
 //! The scheduler at run time: while it holds the `kube-system/kube-scheduler` Lease, it watches
-//! nodes, pods and namespaces into the cache and queue ([`informer`]), pops pods one at a time,
-//! decides with the I/O-free [`Algorithm`], assumes the pod onto its node, and binds it in the
-//! background through `pods/binding` ([`api`]), forgetting the assumption if binding fails.
+//! nodes, pods, namespaces and storage objects into the cache and queue ([`informer`]), pops
+//! pods one at a time, decides with the I/O-free [`Algorithm`], assumes the pod onto its node, and in the
+//! background makes the PreBind plugins' writes and binds it through `pods/binding` ([`api`]),
+//! forgetting the assumption if any of that fails.
 
 pub mod api;
 mod informer;
@@ -24,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cache::Cache;
 use crate::core::{Algorithm, Rng};
-use crate::framework::Framework;
+use crate::framework::{Framework, PreBindWrite};
 use crate::pod_info::PodInfo;
 use crate::preemption::{self, Preemption};
 use crate::queue::{QueueConfig, SchedulingQueue};
@@ -87,7 +88,7 @@ impl Shared {
 
 /// What scheduling one pod decided.
 enum Step {
-    Bind(Arc<PodInfo>, String),
+    Bind(Arc<PodInfo>, String, Vec<PreBindWrite>),
     Fail(Arc<PodInfo>, String, Option<Preemption>),
 }
 
@@ -99,7 +100,7 @@ fn step(state: &mut State) -> Option<Step> {
     match state.algorithm.schedule(&pod, &snapshot) {
         Ok(placement) => {
             state.cache.assume(Arc::clone(&pod), &placement.node);
-            Some(Step::Bind(pod, placement.node))
+            Some(Step::Bind(pod, placement.node, placement.pre_bind))
         }
         Err(mut fit) => {
             let outcome = if state.algorithm.framework.preemption {
@@ -116,32 +117,47 @@ fn step(state: &mut State) -> Option<Step> {
     }
 }
 
+/// Makes the PreBind writes, then the binding.
+async fn bind(
+    writer: &dyn Writer,
+    pod: &PodInfo,
+    node: &str,
+    pre_bind: &[PreBindWrite],
+) -> Result<(), api::ApiError> {
+    for write in pre_bind {
+        writer.pre_bind(write).await?;
+    }
+    writer.bind(pod, node).await
+}
+
 /// Carries out a decision's writes.
 async fn act(shared: Arc<Shared>, writer: Arc<dyn Writer>, step: Step) {
     match step {
-        Step::Bind(pod, node) => match writer.bind(&pod, &node).await {
-            Ok(()) => {
-                shared.lock().queue.done(&pod.key);
-                let msg = format!("Successfully assigned {} to {node}", pod.key);
-                writer.event(&pod, false, "Scheduled", &msg).await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, cause = ?std::error::Error::source(&e).map(ToString::to_string), "binding failed");
-                {
-                    let mut state = shared.lock();
-                    state.cache.forget(&pod.key);
-                    state.queue.retry(&pod.key, now());
+        Step::Bind(pod, node, pre_bind) => {
+            match bind(writer.as_ref(), &pod, &node, &pre_bind).await {
+                Ok(()) => {
+                    shared.lock().queue.done(&pod.key);
+                    let msg = format!("Successfully assigned {} to {node}", pod.key);
+                    writer.event(&pod, false, "Scheduled", &msg).await;
                 }
-                shared.wake.notify_one();
-                let msg = format!(
-                    "Binding rejected: {}",
-                    std::error::Error::source(&e)
-                        .map(ToString::to_string)
-                        .unwrap_or_default()
-                );
-                writer.event(&pod, true, "FailedScheduling", &msg).await;
+                Err(e) => {
+                    tracing::warn!(error = %e, cause = ?std::error::Error::source(&e).map(ToString::to_string), "binding failed");
+                    {
+                        let mut state = shared.lock();
+                        state.cache.forget(&pod.key);
+                        state.queue.retry(&pod.key, now());
+                    }
+                    shared.wake.notify_one();
+                    let msg = format!(
+                        "Binding rejected: {}",
+                        std::error::Error::source(&e)
+                            .map(ToString::to_string)
+                            .unwrap_or_default()
+                    );
+                    writer.event(&pod, true, "FailedScheduling", &msg).await;
+                }
             }
-        },
+        }
         Step::Fail(pod, message, preemption) => {
             writer.event(&pod, true, "FailedScheduling", &message).await;
             let nominated = preemption.as_ref().map(|p| p.node.as_str());
