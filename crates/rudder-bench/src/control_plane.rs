@@ -64,15 +64,16 @@ struct Seen {
     first_bound: Option<Instant>,
     last_bound: Option<Instant>,
     all_running: Option<Instant>,
+    /// Times the watch was resumed or re-listed after the server ended it.
+    restarts: usize,
 }
 
 impl Seen {
-    fn record(&mut self, event: &Value, now: Instant, expected: usize) {
-        let pod = &event["object"];
+    fn record(&mut self, kind: &Value, pod: &Value, now: Instant, expected: usize) {
         let Some(name) = pod["metadata"]["name"].as_str() else {
             return;
         };
-        if event["type"] == "DELETED" {
+        if kind == "DELETED" {
             self.bound.remove(name);
             self.running.remove(name);
             return;
@@ -96,41 +97,143 @@ impl Seen {
     }
 }
 
-/// Watches the pods of `namespace` from now on until `done` holds of what it saw.
+/// Watches the pods of `namespace` from now on until `done` holds of what it saw. When the
+/// server ends the watch (a watcher that falls too far behind is cut off, as upstream's watch
+/// cache does), it resumes from the last resourceVersion seen, or re-lists after 410 Gone, as a
+/// reflector would; `Seen::restarts` counts both.
 async fn watch_pods(
     endpoint: &Endpoint,
     namespace: &str,
     expected: usize,
     done: fn(&Seen, usize) -> bool,
 ) -> anyhow::Result<tokio::task::JoinHandle<anyhow::Result<Seen>>> {
-    let mut conn = endpoint.connect().await?;
-    let path = format!("/api/v1/namespaces/{namespace}/pods?watch=1");
-    let response = conn.open(Method::GET, &path, None, false).await?;
-    ensure!(
-        response.status().is_success(),
-        "pod watch: {}",
-        response.status()
-    );
-    let mut body = response.into_body();
+    let endpoint = endpoint.clone();
+    let namespace = namespace.to_owned();
+    let mut stream = PodStream::open(&endpoint, &namespace, None).await?;
     Ok(tokio::spawn(async move {
-        let _conn = conn;
         let mut seen = Seen::default();
-        let mut buffer: Vec<u8> = Vec::new();
         while !done(&seen, expected) {
-            let frame = body.frame().await.context("the pod watch ended")??;
-            let Ok(data) = frame.into_data() else {
-                continue;
-            };
-            let now = Instant::now();
-            buffer.extend_from_slice(&data);
-            while let Some(end) = buffer.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = buffer.drain(..=end).collect();
-                let event: Value = serde_json::from_slice(&line).context("a watch event")?;
-                seen.record(&event, now, expected);
+            match stream.next(&mut seen, expected).await? {
+                Next::Events => {}
+                Next::Ended => {
+                    seen.restarts += 1;
+                    stream = PodStream::open(&endpoint, &namespace, Some(&stream.revision)).await?;
+                }
+                Next::Gone => {
+                    seen.restarts += 1;
+                    let revision = relist(&endpoint, &namespace, &mut seen, expected).await?;
+                    stream = PodStream::open(&endpoint, &namespace, Some(&revision)).await?;
+                }
             }
         }
         Ok(seen)
     }))
+}
+
+/// One open pod watch and the newest resourceVersion it delivered.
+struct PodStream {
+    _conn: crate::client::Conn,
+    body: hyper::body::Incoming,
+    buffer: Vec<u8>,
+    revision: String,
+}
+
+/// What reading a watch gave.
+enum Next {
+    /// Zero or more events, recorded.
+    Events,
+    /// The server closed the watch.
+    Ended,
+    /// The server said the resourceVersion is too old.
+    Gone,
+}
+
+impl PodStream {
+    async fn open(
+        endpoint: &Endpoint,
+        namespace: &str,
+        from: Option<&str>,
+    ) -> anyhow::Result<PodStream> {
+        let mut conn = endpoint.connect().await?;
+        let mut path =
+            format!("/api/v1/namespaces/{namespace}/pods?watch=1&allowWatchBookmarks=true");
+        if let Some(revision) = from {
+            path.push_str(&format!("&resourceVersion={revision}"));
+        }
+        let response = conn.open(Method::GET, &path, None, false).await?;
+        ensure!(
+            response.status().is_success(),
+            "pod watch: {}",
+            response.status()
+        );
+        Ok(PodStream {
+            _conn: conn,
+            body: response.into_body(),
+            buffer: Vec::new(),
+            revision: from.unwrap_or_default().to_owned(),
+        })
+    }
+
+    async fn next(&mut self, seen: &mut Seen, expected: usize) -> anyhow::Result<Next> {
+        let Some(frame) = self.body.frame().await else {
+            return Ok(Next::Ended);
+        };
+        let Ok(data) = frame.context("reading the pod watch")?.into_data() else {
+            return Ok(Next::Events);
+        };
+        let now = Instant::now();
+        self.buffer.extend_from_slice(&data);
+        while let Some(end) = self.buffer.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.buffer.drain(..=end).collect();
+            let event: Value = serde_json::from_slice(&line).context("a watch event")?;
+            if event["type"] == "ERROR" {
+                return Ok(if event["object"]["code"] == 410 {
+                    Next::Gone
+                } else {
+                    Next::Ended
+                });
+            }
+            if let Some(revision) = event["object"]["metadata"]["resourceVersion"].as_str() {
+                revision.clone_into(&mut self.revision);
+            }
+            seen.record(&event["type"], &event["object"], now, expected);
+        }
+        Ok(Next::Events)
+    }
+}
+
+/// Lists the pods of `namespace` into `seen` (pods gone since are forgotten); returns the
+/// list's resourceVersion.
+async fn relist(
+    endpoint: &Endpoint,
+    namespace: &str,
+    seen: &mut Seen,
+    expected: usize,
+) -> anyhow::Result<String> {
+    let mut conn = endpoint.connect().await?;
+    let list = conn
+        .call(
+            Method::GET,
+            &format!("/api/v1/namespaces/{namespace}/pods"),
+            None,
+        )
+        .await?;
+    let list: Value = serde_json::from_slice(&list).context("the pod list")?;
+    let now = Instant::now();
+    let items = list["items"].as_array().cloned().unwrap_or_default();
+    let listed: HashSet<&str> = items
+        .iter()
+        .filter_map(|p| p["metadata"]["name"].as_str())
+        .collect();
+    seen.bound.retain(|name| listed.contains(name.as_str()));
+    seen.running.retain(|name| listed.contains(name.as_str()));
+    for pod in &items {
+        seen.record(&json!("ADDED"), pod, now, expected);
+    }
+    Ok(list["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned())
 }
 
 /// Waits until the server lists `count` nodes.
@@ -332,6 +435,10 @@ async fn scheduler_throughput(binary: &Path, sizes: Sizes, rows: &mut Rows) -> a
     rows.push((
         "… server CPU".into(),
         format!("{:.2} s", (server.cpu_time()? - cpu).as_secs_f64()),
+    ));
+    rows.push((
+        "… times the pod watch was cut off and resumed".into(),
+        seen.restarts.to_string(),
     ));
     server.stop();
     Ok(())
