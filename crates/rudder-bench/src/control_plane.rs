@@ -154,7 +154,7 @@ impl PodStream {
         namespace: &str,
         from: Option<&str>,
     ) -> anyhow::Result<PodStream> {
-        let mut conn = endpoint.connect().await?;
+        let mut conn = endpoint.connect().await.context("opening the pod watch")?;
         let mut path =
             format!("/api/v1/namespaces/{namespace}/pods?watch=1&allowWatchBookmarks=true");
         if let Some(revision) = from {
@@ -210,7 +210,7 @@ async fn relist(
     seen: &mut Seen,
     expected: usize,
 ) -> anyhow::Result<String> {
-    let mut conn = endpoint.connect().await?;
+    let mut conn = endpoint.connect().await.context("re-listing pods")?;
     let list = conn
         .call(
             Method::GET,
@@ -365,7 +365,10 @@ async fn create_pods(endpoint: &Endpoint, clients: usize, total: usize) -> anyho
     let next = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::with_capacity(clients);
     for _ in 0..clients {
-        let mut conn = endpoint.connect().await?;
+        let mut conn = endpoint
+            .connect()
+            .await
+            .context("a creating client connecting")?;
         let next = Arc::clone(&next);
         tasks.push(tokio::spawn(async move {
             loop {
@@ -452,6 +455,10 @@ pub async fn run(binary: &Path, sizes: Sizes) -> anyhow::Result<Rows> {
     let mut rows = Rows::new();
     eprintln!("control plane: {}-replica Deployment", sizes.replicas);
     deployment_to_running(binary, sizes, &mut rows).await?;
+    // Shown at once, so that a failure of the next scenario does not lose them.
+    for (figure, value) in &rows {
+        eprintln!("  {figure}: {value}");
+    }
     eprintln!(
         "control plane: {} pods on {} nodes",
         sizes.pods, sizes.nodes
