@@ -1,24 +1,13 @@
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Pod;
-use serde_json::json;
 
 use super::*;
 use crate::cache::Cache;
-use crate::testing::{node, pod, with_labels, with_spec};
+use crate::testing::{node, pod, with_labels, with_spec, zone_spread_pod};
 
 fn spreading(name: &str) -> Pod {
-    let constraints = serde_json::from_value(json!([{
-        "maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule",
-        "labelSelector": {"matchLabels": {"app": "web"}},
-    }]))
-    .ok();
-    with_labels(
-        with_spec(pod(name, "", ""), |s| {
-            s.topology_spread_constraints = constraints
-        }),
-        &[("app", "web")],
-    )
+    zone_spread_pod(name, "DoNotSchedule", 1)
 }
 
 fn zoned(name: &str, zone: &str) -> Arc<k8s_openapi::api::core::v1::Node> {

@@ -77,6 +77,21 @@ pub fn with_labels<T: k8s_openapi::Metadata<Ty = ObjectMeta>>(
     obj
 }
 
+/// A pod labelled `app=web` that spreads the `app=web` pods over `zone` with one constraint.
+pub fn zone_spread_pod(name: &str, when_unsatisfiable: &str, max_skew: i32) -> Pod {
+    let constraints = serde_json::from_value(serde_json::json!([{
+        "maxSkew": max_skew, "topologyKey": "zone", "whenUnsatisfiable": when_unsatisfiable,
+        "labelSelector": {"matchLabels": {"app": "web"}},
+    }]))
+    .ok();
+    with_labels(
+        with_spec(pod(name, "", ""), |s| {
+            s.topology_spread_constraints = constraints
+        }),
+        &[("app", "web")],
+    )
+}
+
 /// `pod` with its spec changed by `f`.
 pub fn with_spec(mut pod: Pod, f: impl FnOnce(&mut PodSpec)) -> Pod {
     if let Some(spec) = pod.spec.as_mut() {

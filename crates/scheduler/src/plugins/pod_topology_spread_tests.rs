@@ -1,11 +1,10 @@
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Pod;
-use serde_json::json;
 
 use super::*;
 use crate::cache::Cache;
-use crate::testing::{node, pod, with_labels, with_spec};
+use crate::testing::{node, with_labels, with_spec, zone_spread_pod};
 
 fn zoned_cache() -> Cache {
     let mut cache = Cache::new();
@@ -19,17 +18,7 @@ fn zoned_cache() -> Cache {
 }
 
 fn spread_pod(name: &str, when: &str, max_skew: i32) -> Pod {
-    let constraints = serde_json::from_value(json!([{
-        "maxSkew": max_skew, "topologyKey": "zone", "whenUnsatisfiable": when,
-        "labelSelector": {"matchLabels": {"app": "web"}},
-    }]))
-    .ok();
-    with_labels(
-        with_spec(pod(name, "", ""), |s| {
-            s.topology_spread_constraints = constraints
-        }),
-        &[("app", "web")],
-    )
+    zone_spread_pod(name, when, max_skew)
 }
 
 fn bind(cache: &mut Cache, p: Pod, node: &str) {
