@@ -191,12 +191,11 @@ fn next_look(look: &health::Look, now: k8s_openapi::jiff::Timestamp, period: Dur
     }
 }
 
-/// Drops what was remembered of nodes that no longer exist.
+/// Drops what was remembered of nodes that no longer exist. The records are walked only when
+/// they outnumber the cached nodes, so a reconcile does not copy the whole cache.
 fn forget_deleted_nodes(records: &mut HashMap<String, Health>, nodes: &Store<Node>) {
-    let known = nodes.state();
-    if records.len() > known.len() {
-        let names: HashSet<String> = known.iter().map(|n| n.name_any()).collect();
-        records.retain(|name, _| names.contains(name));
+    if records.len() > nodes.len() {
+        records.retain(|name, _| nodes.get(&ObjectRef::new(name)).is_some());
     }
 }
 

@@ -51,16 +51,14 @@ pub fn normalized(image: &str) -> String {
     }
 }
 
-/// The sizes of the images `node` reports, by each of their names.
-fn images_on(node: &Node) -> HashMap<&str, i64> {
-    let mut sizes = HashMap::new();
-    let images = node.status.as_ref().and_then(|s| s.images.as_ref());
-    for image in images.into_iter().flatten() {
-        for name in image.names.iter().flatten() {
-            sizes.insert(name.as_str(), image.size_bytes.unwrap_or(0));
-        }
-    }
-    sizes
+/// The size of `image` if `node` reports holding it under that name (a scan: nodes hold few
+/// images and pods name fewer, and this runs for every node of every cycle).
+fn image_size(node: &Node, image: &str) -> Option<i64> {
+    let images = node.status.as_ref()?.images.as_ref()?;
+    images
+        .iter()
+        .find(|held| held.names.iter().flatten().any(|name| name == image))
+        .map(|held| held.size_bytes.unwrap_or(0))
 }
 
 fn pod_images(pod: &PodInfo) -> Vec<String> {
@@ -102,9 +100,8 @@ impl Score for ImageLocality {
         }
         let mut holders: HashMap<String, usize> = HashMap::new();
         for node in snapshot.nodes {
-            let on = images_on(&node.node);
             for image in &images {
-                if on.contains_key(image.as_str()) {
+                if image_size(&node.node, image).is_some() {
                     *holders.entry(image.clone()).or_default() += 1;
                 }
             }
@@ -124,12 +121,11 @@ impl Score for ImageLocality {
         let Some(spread) = state.read::<Spread>(STATE_KEY) else {
             return 0;
         };
-        let on = images_on(&node.node);
         let sum: i64 = spread
             .images
             .iter()
             .filter_map(|image| {
-                let size = *on.get(image.as_str())?;
+                let size = image_size(&node.node, image)?;
                 let holders = *spread.holders.get(image)? as f64;
                 Some((size as f64 * holders / spread.nodes.max(1) as f64) as i64)
             })
