@@ -2,11 +2,25 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::error::ApiError;
 use crate::handlers::ApiState;
 use crate::meta;
+
+/// Creates `object` under `key` unless something is stored there, with a fresh uid and
+/// creation time; losing a race with another server creating it is fine.
+async fn create_missing(state: &ApiState, key: &str, mut object: Value) -> Result<(), ApiError> {
+    if state.objects.get(key).await?.is_some() {
+        return Ok(());
+    }
+    if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        metadata.insert("uid".to_owned(), json!(uuid::Uuid::new_v4().to_string()));
+        metadata.insert("creationTimestamp".to_owned(), json!(meta::now_rfc3339()));
+    }
+    state.objects.create(key, &object).await?;
+    Ok(())
+}
 
 /// The namespaces every cluster has.
 pub const SYSTEM_NAMESPACES: &[&str] =
@@ -18,24 +32,17 @@ pub const SYSTEM_NAMESPACES: &[&str] =
 /// Store failures.
 pub async fn ensure_system_namespaces(state: &Arc<ApiState>) -> Result<(), ApiError> {
     for name in SYSTEM_NAMESPACES {
-        let key = format!("/registry/namespaces/{name}");
-        if state.objects.get(&key).await?.is_some() {
-            continue;
-        }
         let namespace = json!({
             "apiVersion": "v1",
             "kind": "Namespace",
             "metadata": {
                 "name": name,
-                "uid": uuid::Uuid::new_v4().to_string(),
-                "creationTimestamp": meta::now_rfc3339(),
                 "labels": {"kubernetes.io/metadata.name": name},
             },
             "spec": {"finalizers": ["kubernetes"]},
             "status": {"phase": "Active"},
         });
-        // Losing a race with another server creating it is fine.
-        state.objects.create(&key, &namespace).await?;
+        create_missing(state, &format!("/registry/namespaces/{name}"), namespace).await?;
     }
     Ok(())
 }
@@ -100,26 +107,18 @@ pub async fn ensure_local_path_storage_class(state: &Arc<ApiState>) -> Result<()
     let Some(classes) = index.get("storage.k8s.io", "v1", "storageclasses") else {
         return Ok(());
     };
-    let key = classes.key("", "local-path");
-    if state.objects.get(&key).await?.is_some() {
-        return Ok(());
-    }
     let class = json!({
         "apiVersion": "storage.k8s.io/v1",
         "kind": "StorageClass",
         "metadata": {
             "name": "local-path",
-            "uid": uuid::Uuid::new_v4().to_string(),
-            "creationTimestamp": meta::now_rfc3339(),
             "annotations": {crate::admission::default_storage_class::IS_DEFAULT_CLASS: "true"},
         },
         "provisioner": "rancher.io/local-path",
         "reclaimPolicy": "Delete",
         "volumeBindingMode": "WaitForFirstConsumer",
     });
-    // Losing a race with another server creating it is fine.
-    state.objects.create(&key, &class).await?;
-    Ok(())
+    create_missing(state, &classes.key("", "local-path"), class).await
 }
 
 /// Creates the built-in PriorityClasses (`system-node-critical`, `system-cluster-critical`)
@@ -133,25 +132,16 @@ pub async fn ensure_system_priority_classes(state: &Arc<ApiState>) -> Result<(),
         return Ok(());
     };
     for (name, value, description) in crate::admission::priority::SYSTEM_PRIORITY_CLASSES {
-        let key = classes.key("", name);
-        if state.objects.get(&key).await?.is_some() {
-            continue;
-        }
         let class = json!({
             "apiVersion": "scheduling.k8s.io/v1",
             "kind": "PriorityClass",
-            "metadata": {
-                "name": name,
-                "uid": uuid::Uuid::new_v4().to_string(),
-                "creationTimestamp": meta::now_rfc3339(),
-            },
+            "metadata": {"name": name},
             "value": value,
             "globalDefault": false,
             "description": description,
             "preemptionPolicy": "PreemptLowerPriority",
         });
-        // Losing a race with another server creating it is fine.
-        state.objects.create(&key, &class).await?;
+        create_missing(state, &classes.key("", name), class).await?;
     }
     Ok(())
 }

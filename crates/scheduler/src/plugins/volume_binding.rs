@@ -52,7 +52,7 @@ pub struct PodClaims {
     bound: Vec<Option<Arc<PersistentVolume>>>,
     /// Unbound claims of `WaitForFirstConsumer` classes, with their class.
     delayed: Vec<(Arc<PersistentVolumeClaim>, Arc<StorageClass>)>,
-    /// The volumes of those claims' classes.
+    /// The volumes those claims could take: of their classes, free or reserved for one.
     candidates: Vec<Arc<PersistentVolume>>,
 }
 
@@ -129,14 +129,18 @@ pub fn pod_claims(pod: &PodInfo, volumes: &Volumes) -> Result<Option<PodClaims>,
             }
         }
     }
+    // Only volumes one of these claims could take: of its class, and free or reserved for it
+    // (the matching never picks one claimed by another), sorted out once per pod rather than
+    // on every node's filter.
     sorted.candidates = volumes
         .volumes()
         .filter(|pv| {
             let class = volume_class(pv);
+            let free = pv.spec.as_ref().is_none_or(|s| s.claim_ref.is_none());
             sorted
                 .delayed
                 .iter()
-                .any(|(c, _)| claim_class(c) == Some(class))
+                .any(|(c, _)| claim_class(c) == Some(class) && (free || is_reserved_for(pv, c)))
         })
         .cloned()
         .collect();
