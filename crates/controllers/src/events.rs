@@ -5,7 +5,7 @@
 //!
 //! Events are best effort: a failure to record one is logged and never fails a reconcile.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
@@ -20,8 +20,22 @@ use crate::clock::Clock;
 /// How long a recorded Event keeps absorbing repeats (upstream's correlator: 10 minutes).
 const AGGREGATION_WINDOW: SignedDuration = SignedDuration::from_secs(600);
 
-/// The most distinct Events remembered for aggregation before the oldest are forgotten.
+/// The most entries each of a correlator's memories keeps before forgetting stale ones.
 const REMEMBERED: usize = 4096;
+
+/// Similar Events (differing only in message) about one object beyond which they are
+/// combined into one aggregate Event (upstream: 10 in the aggregation window).
+const AGGREGATE_AFTER: usize = 10;
+
+/// What an aggregate Event's message starts with, as upstream's.
+const AGGREGATE_PREFIX: &str = "(combined from similar events): ";
+
+/// How many Events one source may write about one object at once (upstream's spam burst).
+const SPAM_BURST: f64 = 25.0;
+
+/// How long the spam filter takes to allow one more Event about an object (upstream: one
+/// every 5 minutes).
+const SPAM_REFILL: SignedDuration = SignedDuration::from_secs(300);
 
 /// Whether an Event reports normal operation or something a user should look at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -73,16 +87,43 @@ impl Note {
     }
 }
 
-/// What makes two Events the same Event for aggregation.
+/// The object an Event is about, as the spam filter and aggregation tell objects apart.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct EventKey {
+struct ObjectKey {
     namespace: String,
     uid: String,
     name: String,
     kind: String,
+    api_version: String,
+}
+
+impl ObjectKey {
+    fn of(regarding: &ObjectReference) -> Self {
+        let field = |v: &Option<String>| v.clone().unwrap_or_default();
+        Self {
+            namespace: field(&regarding.namespace),
+            uid: field(&regarding.uid),
+            name: field(&regarding.name),
+            kind: field(&regarding.kind),
+            api_version: field(&regarding.api_version),
+        }
+    }
+}
+
+/// Events that differ only in their message: what aggregation groups.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct SimilarKey {
+    object: ObjectKey,
     event_type: EventType,
     reason: String,
-    message: String,
+}
+
+/// What makes two occurrences the same Event: similar events with the same message, or the
+/// aggregate Event of a group (`message: None`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct EventKey {
+    similar: SimilarKey,
+    message: Option<String>,
 }
 
 /// An Event already written: its name, how often it happened, and when it was first seen.
@@ -93,12 +134,37 @@ struct Recorded {
     first: Timestamp,
 }
 
+/// The distinct messages seen recently in a group of similar events.
+#[derive(Debug, Clone)]
+struct Similar {
+    messages: HashSet<String>,
+    last: Timestamp,
+}
+
+/// The spam filter's token bucket for one object.
+#[derive(Debug, Clone, Copy)]
+struct Budget {
+    tokens: f64,
+    at: Timestamp,
+}
+
+impl Budget {
+    /// The bucket at `now`, refilled at one Event per [`SPAM_REFILL`] up to [`SPAM_BURST`].
+    fn refilled(self, now: Timestamp) -> Self {
+        let elapsed = now.duration_since(self.at).as_secs_f64().max(0.0);
+        Self {
+            tokens: (self.tokens + elapsed / SPAM_REFILL.as_secs_f64()).min(SPAM_BURST),
+            at: now,
+        }
+    }
+}
+
 /// What recording one occurrence should do, decided without I/O.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Write {
     /// Create this new Event.
     Create(Box<Event>),
-    /// Bump the Event `name` to `count` occurrences, last seen `at`.
+    /// Bump the Event `name` to `count` occurrences, last seen `at`, saying `message`.
     Bump {
         /// The Event's name.
         name: String,
@@ -108,6 +174,8 @@ pub enum Write {
         count: i32,
         /// The new lastTimestamp.
         at: Timestamp,
+        /// The message of the latest occurrence.
+        message: String,
     },
 }
 
@@ -145,7 +213,9 @@ impl EventRecorder {
         reason: &str,
         message: &str,
     ) {
-        let write = self.correlator.plan(regarding, event_type, reason, message);
+        let Some(write) = self.correlator.plan(regarding, event_type, reason, message) else {
+            return;
+        };
         let result = match &write {
             Write::Create(event) => {
                 let namespace = event.metadata.namespace.as_deref().unwrap_or("default");
@@ -157,9 +227,11 @@ impl EventRecorder {
                 namespace,
                 count,
                 at,
+                message,
             } => {
                 let api: Api<Event> = Api::namespaced(self.client.clone(), namespace);
-                let patch = json!({ "count": count, "lastTimestamp": Time(*at) });
+                let patch =
+                    json!({ "count": count, "lastTimestamp": Time(*at), "message": message });
                 api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
                     .await
                     .map(drop)
@@ -171,12 +243,23 @@ impl EventRecorder {
     }
 }
 
-/// The I/O-free part of a recorder: it names new Events and folds repeats into recent ones.
+/// What a correlator remembers, bounded by [`REMEMBERED`] entries per map.
+#[derive(Default)]
+struct Memory {
+    recorded: HashMap<EventKey, Recorded>,
+    similar: HashMap<SimilarKey, Similar>,
+    budgets: HashMap<ObjectKey, Budget>,
+}
+
+/// The I/O-free part of a recorder, after client-go's event correlator: it names new
+/// Events, folds repeats into recent ones, combines more than [`AGGREGATE_AFTER`] similar
+/// Events (same object, type and reason, different messages) into one, and lets one source
+/// write at most [`SPAM_BURST`] Events about an object, then one per [`SPAM_REFILL`].
 pub struct Correlator {
     component: String,
     host: String,
     clock: Arc<dyn Clock>,
-    recorded: Mutex<HashMap<EventKey, Recorded>>,
+    memory: Mutex<Memory>,
 }
 
 impl Correlator {
@@ -186,47 +269,61 @@ impl Correlator {
             component: component.to_owned(),
             host: host.to_owned(),
             clock,
-            recorded: Mutex::new(HashMap::new()),
+            memory: Mutex::new(Memory::default()),
         }
     }
 
-    /// Decides whether this occurrence makes a new Event or bumps a recent identical one,
-    /// and remembers it.
+    /// Decides whether this occurrence makes a new Event, bumps a recent one, or is dropped
+    /// by the spam filter (`None`), and remembers it.
     pub fn plan(
         &self,
         regarding: &ObjectReference,
         event_type: EventType,
         reason: &str,
         message: &str,
-    ) -> Write {
+    ) -> Option<Write> {
         let now = self.clock.now();
-        let key = EventKey {
-            namespace: regarding.namespace.clone().unwrap_or_default(),
-            uid: regarding.uid.clone().unwrap_or_default(),
-            name: regarding.name.clone().unwrap_or_default(),
-            kind: regarding.kind.clone().unwrap_or_default(),
+        let mut memory = self.memory.lock().unwrap_or_else(|e| e.into_inner());
+        memory.forget_old(now);
+        let similar = SimilarKey {
+            object: ObjectKey::of(regarding),
             event_type,
             reason: reason.to_owned(),
-            message: message.to_owned(),
         };
-        let mut recorded = self.recorded.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(seen) = recorded.get_mut(&key) {
-            if now.duration_since(seen.first) < AGGREGATION_WINDOW {
-                seen.count = seen.count.saturating_add(1);
-                return Write::Bump {
-                    name: seen.name.clone(),
-                    namespace: event_namespace(regarding),
-                    count: seen.count,
-                    at: now,
-                };
-            }
+        let (key, message) = if memory.aggregates(&similar, message, now) {
+            let key = EventKey {
+                similar: similar.clone(),
+                message: None,
+            };
+            (key, format!("{AGGREGATE_PREFIX}{message}"))
+        } else {
+            let key = EventKey {
+                similar: similar.clone(),
+                message: Some(message.to_owned()),
+            };
+            (key, message.to_owned())
+        };
+        let allowed = memory.take_token(&similar.object, now);
+        let recent = memory
+            .recorded
+            .get_mut(&key)
+            .filter(|seen| now.duration_since(seen.first) < AGGREGATION_WINDOW);
+        if let Some(seen) = recent {
+            seen.count = seen.count.saturating_add(1);
+            return allowed.then(|| Write::Bump {
+                name: seen.name.clone(),
+                namespace: event_namespace(regarding),
+                count: seen.count,
+                at: now,
+                message,
+            });
         }
-        if recorded.len() >= REMEMBERED {
-            recorded.retain(|_, seen| now.duration_since(seen.first) < AGGREGATION_WINDOW);
+        if !allowed {
+            return None;
         }
-        let event = self.new_event(regarding, event_type, reason, message, now);
+        let event = self.new_event(regarding, event_type, reason, &message, now);
         let name = event.metadata.name.clone().unwrap_or_default();
-        recorded.insert(
+        memory.recorded.insert(
             key,
             Recorded {
                 name,
@@ -234,7 +331,7 @@ impl Correlator {
                 first: now,
             },
         );
-        Write::Create(Box::new(event))
+        Some(Write::Create(Box::new(event)))
     }
 
     fn new_event(
@@ -269,6 +366,69 @@ impl Correlator {
             reporting_component: Some(self.component.clone()),
             reporting_instance: Some(self.host.clone()),
             ..Event::default()
+        }
+    }
+}
+
+impl Memory {
+    /// Notes `message` in its group of similar events; whether the group now has enough
+    /// distinct messages to be combined into one aggregate Event.
+    fn aggregates(&mut self, similar: &SimilarKey, message: &str, now: Timestamp) -> bool {
+        let group = self
+            .similar
+            .entry(similar.clone())
+            .or_insert_with(|| Similar {
+                messages: HashSet::new(),
+                last: now,
+            });
+        if now.duration_since(group.last) > AGGREGATION_WINDOW {
+            group.messages.clear();
+        }
+        group.last = now;
+        group.messages.insert(message.to_owned());
+        if group.messages.len() < AGGREGATE_AFTER {
+            return false;
+        }
+        // Keep the set below the threshold, so that every further new message aggregates
+        // and memory stays bounded.
+        if let Some(any) = group.messages.iter().next().cloned() {
+            group.messages.remove(&any);
+        }
+        true
+    }
+
+    /// Takes one token from `object`'s spam budget; `false` when it has none left.
+    fn take_token(&mut self, object: &ObjectKey, now: Timestamp) -> bool {
+        let budget = self.budgets.get(object).map_or(
+            Budget {
+                tokens: SPAM_BURST,
+                at: now,
+            },
+            |b| b.refilled(now),
+        );
+        let allowed = budget.tokens >= 1.0;
+        let tokens = if allowed {
+            budget.tokens - 1.0
+        } else {
+            budget.tokens
+        };
+        self.budgets
+            .insert(object.clone(), Budget { tokens, ..budget });
+        allowed
+    }
+
+    /// Drops what no longer affects a decision once a map has grown past [`REMEMBERED`].
+    fn forget_old(&mut self, now: Timestamp) {
+        let recent = |at: Timestamp| now.duration_since(at) < AGGREGATION_WINDOW;
+        if self.recorded.len() >= REMEMBERED {
+            self.recorded.retain(|_, seen| recent(seen.first));
+        }
+        if self.similar.len() >= REMEMBERED {
+            self.similar.retain(|_, group| recent(group.last));
+        }
+        if self.budgets.len() >= REMEMBERED {
+            self.budgets
+                .retain(|_, budget| budget.refilled(now).tokens < SPAM_BURST);
         }
     }
 }
