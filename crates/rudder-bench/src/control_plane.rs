@@ -59,8 +59,10 @@ impl Sizes {
 /// What the pod watch has seen, by pod name.
 #[derive(Default)]
 struct Seen {
+    created: HashSet<String>,
     bound: HashSet<String>,
     running: HashSet<String>,
+    last_created: Option<Instant>,
     first_bound: Option<Instant>,
     last_bound: Option<Instant>,
     all_running: Option<Instant>,
@@ -77,6 +79,9 @@ impl Seen {
             self.bound.remove(name);
             self.running.remove(name);
             return;
+        }
+        if self.created.insert(name.to_owned()) {
+            self.last_created = Some(now);
         }
         if pod["spec"]["nodeName"]
             .as_str()
@@ -331,6 +336,10 @@ async fn deployment_to_running(binary: &Path, sizes: Sizes, rows: &mut Rows) -> 
             sizes.replicas, sizes.deployment_nodes
         ),
         format!("{:.2} s", since(seen.all_running)),
+    ));
+    rows.push((
+        "… → all created".into(),
+        format!("{:.2} s", since(seen.last_created)),
     ));
     rows.push((
         "… → all scheduled".into(),
